@@ -1,0 +1,365 @@
+package main
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/v8assets/v8assets/storage"
+)
+
+// Config is the whole of config.toml after defaults, the file and the
+// environment have been applied, in that order.
+type Config struct {
+	Server   ServerConfig              `toml:"server"`
+	Projects map[string]*ProjectConfig `toml:"projects"`
+}
+
+// ServerConfig is the [server] table.
+type ServerConfig struct {
+	Listen string `toml:"listen"`
+}
+
+// ProjectConfig is one [projects.<name>] table. Its keys mirror v8's PHP
+// project config so operators can copy values across.
+type ProjectConfig struct {
+	Database DatabaseConfig `toml:"database"`
+	Storage  StorageConfig  `toml:"storage"`
+	CORS     CORSConfig     `toml:"cors"`
+	CacheTTL int            `toml:"cache_ttl"`
+}
+
+// DatabaseConfig is [projects.<name>.database].
+type DatabaseConfig struct {
+	Type     string `toml:"type"`
+	Host     string `toml:"host"`
+	Port     int    `toml:"port"`
+	Name     string `toml:"name"`
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+	Socket   string `toml:"socket"`
+	Path     string `toml:"path"`
+	Seed     string `toml:"seed"`
+}
+
+// StorageConfig is [projects.<name>.storage].
+type StorageConfig struct {
+	Adapter   string `toml:"adapter"`
+	Root      string `toml:"root"`
+	ThumbRoot string `toml:"thumb_root"`
+}
+
+// CORSConfig is [projects.<name>.cors], v8's cors block.
+type CORSConfig struct {
+	Enabled        bool     `toml:"enabled"`
+	Origin         []string `toml:"origin"`
+	Methods        []string `toml:"methods"`
+	Headers        []string `toml:"headers"`
+	ExposedHeaders []string `toml:"exposed_headers"`
+	MaxAge         int      `toml:"max_age"`
+	Credentials    bool     `toml:"credentials"`
+}
+
+// DefaultConfig returns the configuration used for keys the file leaves out.
+func DefaultConfig() *Config {
+	return &Config{
+		Server:   ServerConfig{Listen: "127.0.0.1:8080"},
+		Projects: map[string]*ProjectConfig{},
+	}
+}
+
+// DefaultProject returns the defaults of a project named name: a MySQL
+// database on localhost and v8's installer storage layout.
+func DefaultProject(name string) *ProjectConfig {
+	return &ProjectConfig{
+		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Username: "root"},
+		Storage: StorageConfig{
+			Adapter:   "local",
+			Root:      filepath.Join("uploads", name, "originals"),
+			ThumbRoot: filepath.Join("uploads", name, "generated"),
+		},
+		CORS: CORSConfig{
+			Enabled: true,
+			Origin:  []string{"*"},
+			Methods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"},
+			Headers: []string{}, ExposedHeaders: []string{},
+		},
+	}
+}
+
+// Problem is one thing wrong with a configuration, named by its key.
+type Problem struct {
+	Key    string
+	Reason string
+}
+
+// ConfigError lists every problem found in a configuration file.
+type ConfigError struct {
+	File     string
+	Problems []Problem
+}
+
+// Error returns one line per problem, each naming the file and the key.
+func (e *ConfigError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = fmt.Sprintf("%s: %s: %s", e.File, p.Key, p.Reason)
+	}
+	return strings.Join(lines, "\n")
+}
+
+const envPrefix = "V8ASSETS"
+
+var projectName = regexp.MustCompile(`^[0-9A-Za-z_-]+$`)
+
+// LoadConfig reads the TOML file at path over the defaults, applies
+// V8ASSETS_* environment overrides, resolves relative paths against the
+// file's directory and validates the result. All problems are returned at
+// once as a *ConfigError.
+func LoadConfig(path string) (*Config, error) {
+	cerr := &ConfigError{File: path}
+	var raw struct {
+		Server   ServerConfig              `toml:"server"`
+		Projects map[string]toml.Primitive `toml:"projects"`
+	}
+	raw.Server = DefaultConfig().Server
+	md, err := toml.DecodeFile(path, &raw)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			cerr.Problems = append(cerr.Problems, Problem{"(syntax)", perr.Error()})
+		} else {
+			cerr.Problems = append(cerr.Problems, Problem{"(file)", err.Error()})
+		}
+		return nil, cerr
+	}
+	cfg := &Config{Server: raw.Server, Projects: make(map[string]*ProjectConfig, len(raw.Projects))}
+	for name, prim := range raw.Projects {
+		p := DefaultProject(name)
+		if err := md.PrimitiveDecode(prim, p); err != nil {
+			cerr.Problems = append(cerr.Problems, Problem{"projects." + name, err.Error()})
+		}
+		cfg.Projects[name] = p
+	}
+	for _, key := range md.Undecoded() {
+		cerr.Problems = append(cerr.Problems, Problem{key.String(), "unknown key"})
+	}
+	cerr.Problems = append(cerr.Problems, cfg.applyEnv()...)
+	cfg.resolvePaths(filepath.Dir(path))
+	cerr.Problems = append(cerr.Problems, cfg.Validate()...)
+	if len(cerr.Problems) > 0 {
+		return nil, cerr
+	}
+	return cfg, nil
+}
+
+// EnvName returns the environment variable that overrides a config key given
+// as its path, e.g. ["projects","thumper","database","password"] →
+// V8ASSETS_PROJECTS_THUMPER_DATABASE_PASSWORD ('-' becomes '_').
+func EnvName(path ...string) string {
+	return strings.ToUpper(strings.ReplaceAll(envPrefix+"_"+strings.Join(path, "_"), "-", "_"))
+}
+
+// applyEnv overrides every key that has a V8ASSETS_* variable set. Projects
+// must be named in the file; the environment only changes their keys.
+func (c *Config) applyEnv() []Problem {
+	var problems []Problem
+	problems = append(problems, envStruct(reflect.ValueOf(&c.Server).Elem(), []string{"server"})...)
+	for name, p := range c.Projects {
+		problems = append(problems, envStruct(reflect.ValueOf(p).Elem(), []string{"projects", name})...)
+	}
+	return problems
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func envStruct(v reflect.Value, path []string) []Problem {
+	var problems []Problem
+	for i := 0; i < v.NumField(); i++ {
+		tag := v.Type().Field(i).Tag.Get("toml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		field := v.Field(i)
+		keyPath := append(append([]string{}, path...), tag)
+		if field.Kind() == reflect.Struct && !field.Addr().Type().Implements(textUnmarshaler) {
+			problems = append(problems, envStruct(field, keyPath)...)
+			continue
+		}
+		name := EnvName(keyPath...)
+		value, ok := os.LookupEnv(name)
+		if !ok {
+			continue
+		}
+		if err := setFromString(field, value); err != nil {
+			problems = append(problems, Problem{strings.Join(keyPath, "."), fmt.Sprintf("environment %s: %v", name, err)})
+		}
+	}
+	return problems
+}
+
+// setFromString sets a config field from an environment value. Lists are
+// comma-separated, or a TOML array such as ["a","b"].
+func setFromString(field reflect.Value, value string) error {
+	if u, ok := field.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(value))
+	}
+	switch field.Kind() {
+	case reflect.String:
+		field.SetString(value)
+	case reflect.Int:
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", value)
+		}
+		field.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", value)
+		}
+		field.SetBool(b)
+	case reflect.Slice:
+		list, err := parseList(value)
+		if err != nil {
+			return err
+		}
+		field.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+func parseList(value string) ([]string, error) {
+	value = strings.TrimSpace(value)
+	if strings.HasPrefix(value, "[") {
+		var doc struct{ V []string }
+		if _, err := toml.Decode("V = "+value, &doc); err != nil {
+			return nil, fmt.Errorf("not a list of strings: %q", value)
+		}
+		return doc.V, nil
+	}
+	list := []string{}
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list, nil
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for _, p := range c.Projects {
+		abs(&p.Database.Path)
+		abs(&p.Database.Seed)
+		abs(&p.Storage.Root)
+		abs(&p.Storage.ThumbRoot)
+	}
+}
+
+// Validate returns every problem of an already-loaded configuration.
+func (c *Config) Validate() []Problem {
+	var problems []Problem
+	add := func(key, format string, args ...any) {
+		problems = append(problems, Problem{key, fmt.Sprintf(format, args...)})
+	}
+	if c.Server.Listen == "" {
+		add("server.listen", "required")
+	}
+	if len(c.Projects) == 0 {
+		add("projects", "at least one [projects.<name>] table is required")
+	}
+	for _, name := range c.ProjectNames() {
+		p := c.Projects[name]
+		key := "projects." + name
+		if !projectName.MatchString(name) {
+			add(key, "project name must use only 0-9, A-Z, a-z, '_' and '-'")
+		}
+		if name == "server" {
+			add(key, `"server" is reserved by v8 (/server/ping) and cannot name a project`)
+		}
+		db := p.Database
+		switch db.Type {
+		case "mysql":
+			if db.Name == "" {
+				add(key+".database.name", "required for a mysql database")
+			}
+			if db.Socket == "" && (db.Port < 1 || db.Port > 65535) {
+				add(key+".database.port", "must be between 1 and 65535, got %d", db.Port)
+			}
+			if db.Socket == "" && db.Host == "" {
+				add(key+".database.host", "required unless database.socket is set")
+			}
+		case "sqlite":
+			if db.Path == "" {
+				add(key+".database.path", "required for a sqlite database")
+			}
+		default:
+			add(key+".database.type", `must be "mysql" or "sqlite", got %q`, db.Type)
+		}
+		if db.Seed != "" {
+			if db.Type != "sqlite" {
+				add(key+".database.seed", "only applies to a sqlite database")
+			} else if _, err := os.ReadFile(db.Seed); err != nil {
+				add(key+".database.seed", "unreadable: %v", err)
+			}
+		}
+		if p.Storage.Adapter != "local" {
+			add(key+".storage.adapter", `must be "local", got %q`, p.Storage.Adapter)
+		}
+		if p.Storage.Root == "" {
+			add(key+".storage.root", "required")
+		} else if _, err := storage.NewLocal(p.Storage.Root); err != nil {
+			add(key+".storage.root", "unreadable: %v", err)
+		}
+		if p.Storage.ThumbRoot == "" {
+			add(key+".storage.thumb_root", "required")
+		}
+		if p.CORS.MaxAge < 0 {
+			add(key+".cors.max_age", "must not be negative")
+		}
+		if p.CacheTTL < 0 {
+			add(key+".cache_ttl", "must not be negative")
+		}
+	}
+	return problems
+}
+
+// ProjectNames returns the configured project names in sorted order.
+func (c *Config) ProjectNames() []string {
+	names := make([]string, 0, len(c.Projects))
+	for name := range c.Projects {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Masked returns a copy of c with every password replaced by "********", for
+// printing.
+func (c *Config) Masked() *Config {
+	out := &Config{Server: c.Server, Projects: make(map[string]*ProjectConfig, len(c.Projects))}
+	for name, p := range c.Projects {
+		cp := *p
+		if cp.Database.Password != "" {
+			cp.Database.Password = "********"
+		}
+		out.Projects[name] = &cp
+	}
+	return out
+}

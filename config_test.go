@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"uploads/site/originals", "uploads/site/generated"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const minimal = `
+[projects.site.database]
+name = "directus"
+`
+
+func TestShippedConfig(t *testing.T) {
+	cfg, err := LoadConfig("config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := cfg.Projects["demo"]
+	if demo == nil || demo.Database.Type != "sqlite" || demo.Storage.Root != filepath.Join("uploads", "demo", "originals") {
+		t.Fatalf("demo project = %+v", demo)
+	}
+}
+
+func TestConfigDefaultsAndPaths(t *testing.T) {
+	path := writeConfig(t, minimal)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	p := cfg.Projects["site"]
+	want := ProjectConfig{
+		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "directus", Username: "root"},
+		Storage: StorageConfig{Adapter: "local", Root: filepath.Join(dir, "uploads/site/originals"),
+			ThumbRoot: filepath.Join(dir, "uploads/site/generated")},
+	}
+	if p.Database != want.Database || p.Storage != want.Storage {
+		t.Errorf("project = %+v\nwant      %+v", *p, want)
+	}
+	if !p.CORS.Enabled || !slices.Equal(p.CORS.Origin, []string{"*"}) || len(p.CORS.Methods) != 6 || p.CORS.Credentials {
+		t.Errorf("cors defaults = %+v", p.CORS)
+	}
+	if cfg.Server.Listen != "127.0.0.1:8080" {
+		t.Errorf("listen = %q", cfg.Server.Listen)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := map[string]struct {
+		body string
+		want []string
+	}{
+		"unknown key": {minimal + "nmae = 1\n[projects.site.storage]\nthumbroot = 'x'\n",
+			[]string{"projects.site.database.nmae: unknown key", "projects.site.storage.thumbroot: unknown key"}},
+		"unknown top-level key": {minimal + "[metrics]\nlisten = ':9'\n", []string{"metrics.listen: unknown key"}},
+		"missing database name": {"[projects.site.database]\nhost = 'db'\n", []string{"projects.site.database.name: required"}},
+		"bad project name": {"[projects.'bad name'.database]\nname = 'x'\n",
+			[]string{"projects.bad name: project name must use only"}},
+		"unreadable root": {minimal + "[projects.site.storage]\nroot = 'nowhere'\n",
+			[]string{"projects.site.storage.root: unreadable"}},
+		"bad database type": {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
+		"sqlite without path": {"[projects.site.database]\ntype = 'sqlite'\n", []string{"projects.site.database.path: required"}},
+		"bad adapter":         {minimal + "[projects.site.storage]\nadapter = 'azure'\n", []string{"projects.site.storage.adapter"}},
+		"wrong value type":    {minimal + "port = 'x'\n", []string{"projects.site"}},
+		"no projects":         {"[server]\nlisten = ':1'\n", []string{"projects: at least one"}},
+		"empty listen":        {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
+		"syntax error":        {"[server\n", []string{"(syntax)"}},
+		"reserved name":       {"[projects.server.database]\nname = 'x'\n", []string{"projects.server: \"server\" is reserved"}},
+		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
+			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := writeConfig(t, c.body)
+			_, err := LoadConfig(path)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), path+": "+w) {
+					t.Errorf("error does not contain %q:\n%v", path+": "+w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	path := writeConfig(t, `
+[projects.my-site.database]
+name = "directus"
+[projects.my-site.storage]
+root = "uploads/site/originals"
+`)
+	t.Setenv("V8ASSETS_SERVER_LISTEN", "127.0.0.1:9999")
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_DATABASE_PASSWORD", "s3cret")
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_DATABASE_PORT", "3307")
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_CORS_ORIGIN", "https://a.test, https://b.test")
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_CORS_METHODS", `["GET", "HEAD"]`)
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_CORS_CREDENTIALS", "true")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Projects["my-site"]
+	if cfg.Server.Listen != "127.0.0.1:9999" || p.Database.Password != "s3cret" || p.Database.Port != 3307 ||
+		!slices.Equal(p.CORS.Origin, []string{"https://a.test", "https://b.test"}) ||
+		!slices.Equal(p.CORS.Methods, []string{"GET", "HEAD"}) || !p.CORS.Credentials {
+		t.Errorf("overrides not applied: listen %q project %+v", cfg.Server.Listen, *p)
+	}
+
+	t.Setenv("V8ASSETS_PROJECTS_MY_SITE_DATABASE_PORT", "many")
+	_, err = LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "projects.my-site.database.port: environment V8ASSETS_PROJECTS_MY_SITE_DATABASE_PORT: not an integer") {
+		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	path := writeConfig(t, minimal+"password = 'hunter2'\n")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check-config", "-config", path}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if strings.Contains(out.String(), "hunter2") || !strings.Contains(out.String(), `password = "********"`) {
+		t.Errorf("password not masked:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), `name = "directus"`) {
+		t.Errorf("effective config missing:\n%s", out.String())
+	}
+
+	bad := writeConfig(t, "[projects.site.database]\nnmae = 'x'\n")
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"check-config", "-config", bad}, &out, &errOut); code != 1 {
+		t.Fatalf("invalid config: exit %d", code)
+	}
+	if lines := strings.Count(strings.TrimSpace(errOut.String()), "\n") + 1; lines != 2 {
+		t.Errorf("want 2 problems listed, got:\n%s", errOut.String())
+	}
+
+	t.Setenv("V8ASSETS_CONFIG", path)
+	out.Reset()
+	if code := run(context.Background(), []string{"check-config"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), path) {
+		t.Errorf("V8ASSETS_CONFIG not used: exit %d %s", code, out.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
+		t.Errorf("no args: exit %d %q", code, errOut.String())
+	}
+	if code := run(context.Background(), []string{"frobnicate"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown command: exit %d", code)
+	}
+}

@@ -1,0 +1,142 @@
+// Package hashes answers "which file does this id name?" for one v8 project:
+// it reads directus_files and the directus_settings rows that govern asset
+// lookups from the project's database. It knows nothing of HTTP or images.
+package hashes
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/v8assets/v8assets/v8err"
+)
+
+// ErrNotFound is returned when no file row matches an id. A rotated, NULL or
+// never-issued hash all produce this same error (v8's ItemNotFoundException).
+var ErrNotFound = v8err.New(v8err.ItemNotFound, "Item not found")
+
+// File is the part of a directus_files row that serving an asset needs.
+type File struct {
+	ID               int64
+	FilenameDisk     string
+	FilenameDownload string
+	// Type is the mime type; empty when the column is NULL or ''.
+	Type string
+}
+
+// Store reads one project's database. It is safe for concurrent use.
+type Store struct {
+	db *sqlx.DB
+}
+
+// NewStore returns a Store over db, which must hold v8's tables (schema.sql).
+func NewStore(db *sqlx.DB) *Store {
+	return &Store{db: db}
+}
+
+// DB returns the underlying handle.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Settings holds the directus_settings rows the asset route reads. A missing
+// row and a NULL value are both reported as absent.
+type Settings struct {
+	values map[string]string
+}
+
+// The settings keys the asset route reads (spec §3.2).
+const (
+	KeyURLNaming       = "asset_url_naming"
+	KeyCacheTTL        = "thumbnail_cache_ttl"
+	KeyWhitelist       = "asset_whitelist"
+	KeyWhitelistSystem = "asset_whitelist_system"
+)
+
+// Value returns the raw value of a settings row and whether it is present and
+// not NULL.
+func (s Settings) Value(key string) (string, bool) {
+	v, ok := s.values[key]
+	return v, ok
+}
+
+// LookupColumn returns the directus_files column asset ids are matched
+// against: private_hash only when asset_url_naming is exactly "private_hash";
+// anything else, including a missing row, selects filename_download (spec §2).
+func (s Settings) LookupColumn() string {
+	if v, _ := s.Value(KeyURLNaming); v == "private_hash" {
+		return "private_hash"
+	}
+	return "filename_download"
+}
+
+// Settings reads the asset settings rows in one query. v8 read them on every
+// request, so an edit in the v8 app takes effect on the next request.
+func (s *Store) Settings(ctx context.Context) (Settings, error) {
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT `key`, value FROM directus_settings WHERE `key` IN (?, ?, ?, ?) ORDER BY id",
+		KeyURLNaming, KeyCacheTTL, KeyWhitelist, KeyWhitelistSystem)
+	if err != nil {
+		return Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	defer rows.Close()
+	values := make(map[string]string, 4)
+	for rows.Next() {
+		var key string
+		var value sql.NullString
+		if err := rows.Scan(&key, &value); err != nil {
+			return Settings{}, fmt.Errorf("read settings: %w", err)
+		}
+		if _, seen := values[key]; value.Valid && !seen {
+			values[key] = value.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	return Settings{values: values}, nil
+}
+
+// Find returns the file whose lookup column (see Settings.LookupColumn)
+// equals id under the database's collation, lowest id first (spec Q28). It
+// returns ErrNotFound when no row matches, and for an id that is empty once
+// trailing spaces are ignored: no issued hash or download name is blank.
+func (s *Store) Find(ctx context.Context, settings Settings, id string) (File, error) {
+	if strings.TrimRight(id, " ") == "" {
+		return File{}, ErrNotFound
+	}
+	var row struct {
+		ID               int64          `db:"id"`
+		FilenameDisk     string         `db:"filename_disk"`
+		FilenameDownload string         `db:"filename_download"`
+		Type             sql.NullString `db:"type"`
+	}
+	// The column name comes from a two-value switch, never from input.
+	query := "SELECT id, filename_disk, filename_download, type FROM directus_files WHERE " +
+		settings.LookupColumn() + " = ? ORDER BY id LIMIT 1"
+	err := s.db.GetContext(ctx, &row, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return File{}, ErrNotFound
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("find file: %w", err)
+	}
+	return File{
+		ID:               row.ID,
+		FilenameDisk:     row.FilenameDisk,
+		FilenameDownload: row.FilenameDownload,
+		Type:             row.Type.String,
+	}, nil
+}
+
+// Short returns the first four characters of a hash followed by "…", the
+// only form in which a hash may appear in logs at info level.
+func Short(hash string) string {
+	r := []rune(hash)
+	if len(r) <= 4 {
+		return string(r) + "…"
+	}
+	return string(r[:4]) + "…"
+}

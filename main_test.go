@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/v8assets/v8assets/internal/fixture"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `v8assets serve -config path` until the test ends and
+// returns its base URL once it answers /server/ping.
+func startServe(t *testing.T, path, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "-config", path}, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d:\n%s", code, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d:\n%s", code, logs.String())
+		default:
+		}
+		if res, err := http.Get(base + "/server/ping"); err == nil {
+			res.Body.Close()
+			return base
+		}
+	}
+	t.Fatalf("serve did not come up:\n%s", logs.String())
+	return ""
+}
+
+func get(t *testing.T, url string) (*http.Response, []byte) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, body
+}
+
+// The shipped config.toml serves the embedded demo with no MySQL at all.
+func TestServeShippedDemo(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "demo.db")
+	addr := freeAddr(t)
+	t.Setenv("V8ASSETS_PROJECTS_DEMO_DATABASE_PATH", dbPath)
+	t.Setenv("V8ASSETS_SERVER_LISTEN", addr)
+	base := startServe(t, "config.toml", addr)
+
+	res, body := get(t, base+"/demo/assets/demo0photo0jpeg1")
+	want, _ := os.ReadFile("uploads/demo/originals/photo.jpg")
+	if res.StatusCode != 200 || !bytes.Equal(body, want) || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("demo photo: status %d type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, `filename="Sunset over the bay.jpg"`) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	res, _ = get(t, base+"/demo/assets/DEMO0DOCUMENT001")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("case-insensitive demo lookup: status %d", res.StatusCode)
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		t.Errorf("demo database not created: %v", err)
+	}
+}
+
+// serve against a real MariaDB database, configured the way an operator
+// would configure it.
+func TestServeMySQL(t *testing.T) {
+	th := fixture.NewThumper(t)
+	admin := fixture.AdminConfig(t)
+	conn := fmt.Sprintf("socket = %q", admin.Addr)
+	if admin.Net == "tcp" {
+		host, port, _ := net.SplitHostPort(admin.Addr)
+		conn = fmt.Sprintf("host = %q\nport = %s", host, port)
+	}
+	addr := freeAddr(t)
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+[server]
+listen = %q
+[projects.thumper.database]
+type = "mysql"
+name = %q
+username = %q
+password = %q
+%s
+[projects.thumper.storage]
+root = %q
+thumb_root = %q
+`, addr, th.DBName, admin.User, admin.Passwd, conn, th.Root, th.ThumbRoot)), 0o644)
+	base := startServe(t, path, addr)
+
+	res, body := get(t, base+"/thumper/assets/PNW7S9LQY68048G0")
+	if res.StatusCode != 200 || !bytes.Equal(body, fixture.AvatarJPEG()) {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	res, body = get(t, base+"/thumper/assets/doesnotexist")
+	if res.StatusCode != 404 || string(body) != `{"error":{"code":203,"message":"Item not found"}}` {
+		t.Fatalf("status %d body %s", res.StatusCode, body)
+	}
+}

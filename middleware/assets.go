@@ -1,0 +1,133 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/v8err"
+)
+
+// serveAsset answers GET and HEAD /<project>/assets/<id> (spec §0 step 6).
+func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
+	p := projectOf(r)
+	ctx := r.Context()
+	id := DecodeID(mux.Vars(r)["id"])
+	query := ParseQuery(r.URL.RawQuery)
+
+	settings, err := p.Files.Settings(ctx)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	file, err := p.Files.Find(ctx, settings, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, info, err := p.Originals.Open(file.FilenameDisk)
+	switch {
+	case errors.Is(err, storage.ErrOutsideRoot):
+		s.log.ErrorContext(ctx, "filename_disk escapes the originals root",
+			"project", p.Name, "file_id", file.ID, "filename_disk", file.FilenameDisk)
+		s.writeError(w, r, hashes.ErrNotFound)
+		return
+	case errors.Is(err, storage.ErrNotExist):
+		s.log.ErrorContext(ctx, "original missing on disk",
+			"project", p.Name, "file_id", file.ID, "path", p.Originals.Dir()+"/"+file.FilenameDisk)
+		// v8 let Flysystem's exception through as a 500 with code null (Q20).
+		s.writeError(w, r, v8err.New(v8err.Internal, "File not found at path: "+file.FilenameDisk))
+		return
+	case err != nil:
+		s.writeError(w, r, fmt.Errorf("open original of file %d: %w", file.ID, err))
+		return
+	}
+	defer obj.Close()
+	if file.Type == "" {
+		// v8 answered a row without a mime type with Slim's empty 404 (Q21).
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", file.Type)
+	h.Set("Content-Disposition", contentDisposition(query.Has("download"), file.FilenameDownload))
+	if cc := cacheControl(settings, p.CacheTTL); cc != "" {
+		h.Set("Cache-Control", cc)
+	}
+	h.Set("Etag", etag(info))
+	http.ServeContent(w, r, "", info.ModTime, obj)
+}
+
+// cacheControl returns v8's Cache-Control from the thumbnail_cache_ttl row
+// when it is present and PHP-truthy, verbatim; else the project's configured
+// default; else "" (spec Q16).
+func cacheControl(settings hashes.Settings, fallback int) string {
+	if v, ok := settings.Value(hashes.KeyCacheTTL); ok {
+		if v == "" || v == "0" {
+			return ""
+		}
+		return "max-age=" + v + ", public"
+	}
+	if fallback > 0 {
+		return "max-age=" + strconv.Itoa(fallback) + ", public"
+	}
+	return ""
+}
+
+// etag returns a strong validator from the file's modification time and size.
+func etag(info storage.Info) string {
+	return `"` + strconv.FormatInt(info.ModTime.UnixNano(), 36) + "-" + strconv.FormatInt(info.Size, 36) + `"`
+}
+
+// contentDisposition returns `inline` (or `attachment` with ?download) with
+// an ASCII-safe quoted filename and an RFC 5987 filename* carrying the exact
+// UTF-8 name (spec Q15). Control characters are dropped from both.
+func contentDisposition(download bool, name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	var ascii, ext strings.Builder
+	for _, r := range name {
+		switch {
+		case r == '"' || r == '\\':
+			ascii.WriteByte('\\')
+			ascii.WriteRune(r)
+		case r > 0x7e:
+			ascii.WriteByte('_')
+		default:
+			ascii.WriteRune(r)
+		}
+	}
+	for _, b := range []byte(name) {
+		if isAttrChar(b) {
+			ext.WriteByte(b)
+		} else {
+			fmt.Fprintf(&ext, "%%%02X", b)
+		}
+	}
+	kind := "inline"
+	if download {
+		kind = "attachment"
+	}
+	return kind + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
+}
+
+// isAttrChar reports whether b may appear unencoded in an RFC 5987 value.
+func isAttrChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+}

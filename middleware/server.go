@@ -1,0 +1,122 @@
+// Package middleware is the HTTP face of v8assets: it routes v8's URLs,
+// parses requests the way PHP did, asks hashes, whitelist and generator for
+// answers, maps every error to v8's JSON in one place and hands bytes to
+// http.ServeContent. It knows nothing of SQL or pixels.
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/v8err"
+)
+
+// Project is one v8 project as the server needs it.
+type Project struct {
+	// Name is the first path segment of the project's URLs.
+	Name      string
+	Files     *hashes.Store
+	Originals *storage.Local
+	CORS      CORS
+	// CacheTTL is the max-age in seconds sent when the project's database
+	// has no thumbnail_cache_ttl row; 0 sends no Cache-Control (spec Q16).
+	CacheTTL int
+}
+
+// Server answers v8 asset URLs for a set of projects.
+type Server struct {
+	projects map[string]*Project
+	router   *mux.Router
+	log      *slog.Logger
+}
+
+type projectKey struct{}
+
+// New returns a Server for the given projects, logging to logger.
+func New(projects []*Project, logger *slog.Logger) *Server {
+	s := &Server{projects: make(map[string]*Project, len(projects)), log: logger}
+	for _, p := range projects {
+		s.projects[p.Name] = p
+	}
+	r := mux.NewRouter()
+	// Match on the raw path (v8 matched before decoding, spec §1.1) and never
+	// redirect to a cleaned path: v8 did not.
+	r.UseEncodedPath().SkipClean(true)
+	r.HandleFunc("/server/ping", ping).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/{project}/assets/{id:[^/]+}", s.serveAsset).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, v8err.New(v8err.NotFound, "Not Found"))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		s.writeError(w, r, v8err.New(v8err.MethodNotAllowed, "Method Not Allowed"))
+	})
+	s.router = r
+	return s
+}
+
+// ServeHTTP resolves the project from the first raw path segment, applies
+// its CORS policy (answering preflights before routing, as v8 did) and
+// routes the request. An unknown project is 401 code 3 (spec §1.3, Q32).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segment := firstSegment(r.URL.EscapedPath())
+	if segment == "server" {
+		s.router.ServeHTTP(w, r)
+		return
+	}
+	p, ok := s.projects[segment]
+	if !ok {
+		// No project config: v8's fallback app had CORS forced on with its
+		// defaults.
+		cors := DefaultCORS()
+		if r.Method == http.MethodOptions {
+			cors.preflight(w, r)
+			return
+		}
+		cors.apply(w.Header(), r)
+		s.writeError(w, r, v8err.New(v8err.Unauthorized, "Unauthorized request"))
+		return
+	}
+	if p.CORS.Enabled && r.Method == http.MethodOptions {
+		p.CORS.preflight(w, r)
+		return
+	}
+	p.CORS.apply(w.Header(), r)
+	s.router.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), projectKey{}, p)))
+}
+
+func firstSegment(path string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return seg
+}
+
+func projectOf(r *http.Request) *Project {
+	p, _ := r.Context().Value(projectKey{}).(*Project)
+	return p
+}
+
+// routeTemplate returns the matched route's template (never the raw path,
+// which holds hashes), or "unmatched".
+func routeTemplate(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if t, err := route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return "unmatched"
+}
+
+// ping answers v8's health URL that load balancers already probe.
+func ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", "4")
+	if r.Method != http.MethodHead {
+		w.Write([]byte("pong"))
+	}
+}

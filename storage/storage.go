@@ -1,0 +1,109 @@
+// Package storage owns where asset bytes live: it opens originals and
+// generated files by name under a project's storage root, and guarantees that
+// no name — from a URL, a database row or a config value — reaches outside
+// that root. It knows nothing of HTTP, SQL or images. It is shared by
+// middleware (reading) and generator (writing) so the root check lives in one
+// place, and it is where other adapters (S3) plug in.
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrNotExist is returned when no regular file has the name.
+var ErrNotExist = errors.New("file does not exist")
+
+// ErrOutsideRoot is returned when a name is absolute, climbs out with "..",
+// or resolves outside the root through a symbolic link.
+var ErrOutsideRoot = errors.New("path is outside the storage root")
+
+// Info describes a stored file.
+type Info struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// Object is an open stored file.
+type Object interface {
+	io.ReadSeekCloser
+}
+
+// Local is a storage root on the local filesystem.
+type Local struct {
+	dir string
+}
+
+// NewLocal returns the root at dir, which must be an existing, readable
+// directory.
+func NewLocal(dir string) (*Local, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return &Local{dir: dir}, nil
+}
+
+// Dir returns the root directory.
+func (l *Local) Dir() string { return l.dir }
+
+// CheckName returns ErrOutsideRoot unless name is a relative path that stays
+// inside a root by its own components.
+func CheckName(name string) error {
+	if name == "" || strings.ContainsRune(name, 0) || !filepath.IsLocal(name) {
+		return fmt.Errorf("%w: %q", ErrOutsideRoot, name)
+	}
+	return nil
+}
+
+// Open opens the regular file name under the root for reading. It returns
+// ErrOutsideRoot for a name that would leave the root (symbolic links are
+// followed only while they stay inside it), and ErrNotExist when there is no
+// such regular file.
+func (l *Local) Open(name string) (Object, Info, error) {
+	if err := CheckName(name); err != nil {
+		return nil, Info{}, err
+	}
+	f, err := os.OpenInRoot(l.dir, name)
+	if err != nil {
+		return nil, Info{}, classify(name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("stat %q: %w", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("%w: %q is not a regular file", ErrNotExist, name)
+	}
+	return f, Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+func classify(name string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %q", ErrNotExist, name)
+	// os.Root reports an escape only through this message (Go 1.24+).
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		return fmt.Errorf("%w: %q", ErrOutsideRoot, name)
+	}
+	return fmt.Errorf("open %q: %w", name, err)
+}
