@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -27,7 +28,31 @@ type Config struct {
 // ServerConfig is the [server] table.
 type ServerConfig struct {
 	Listen string `toml:"listen"`
+	// MaxGenerations is how many thumbnails are generated at once
+	// (0: one per CPU).
+	MaxGenerations int `toml:"max_generations"`
+	// GenerationQueue is how many more generations may wait before
+	// requests get 503 "Server too busy".
+	GenerationQueue int `toml:"generation_queue"`
+	// GenerationTimeout bounds one generation.
+	GenerationTimeout Duration `toml:"generation_timeout"`
 }
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration such as "30s" or "1m30s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (like \"30s\"): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText prints the duration as Go does ("30s").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // ProjectConfig is one [projects.<name>] table. Its keys mirror v8's PHP
 // project config so operators can copy values across.
@@ -35,7 +60,18 @@ type ProjectConfig struct {
 	Database DatabaseConfig `toml:"database"`
 	Storage  StorageConfig  `toml:"storage"`
 	CORS     CORSConfig     `toml:"cors"`
-	CacheTTL int            `toml:"cache_ttl"`
+	// CacheTTL is the max-age sent when the database has no
+	// thumbnail_cache_ttl row (spec Q16); 0 sends none.
+	CacheTTL int `toml:"cache_ttl"`
+	// RequireWhitelist refuses sizes outside the whitelists even when the
+	// user whitelist is empty or malformed (v8 then allowed any, Q9).
+	RequireWhitelist bool `toml:"require_whitelist"`
+	// MaxDimension caps a thumbnail's w and h (Q7).
+	MaxDimension int `toml:"max_dimension"`
+	// MaxSourcePixels refuses originals with more pixels, before decoding.
+	MaxSourcePixels int64 `toml:"max_source_pixels"`
+	// AutoOrient applies EXIF orientation before resizing (Q24).
+	AutoOrient bool `toml:"auto_orient"`
 }
 
 // DatabaseConfig is [projects.<name>.database].
@@ -72,7 +108,10 @@ type CORSConfig struct {
 // DefaultConfig returns the configuration used for keys the file leaves out.
 func DefaultConfig() *Config {
 	return &Config{
-		Server:   ServerConfig{Listen: "127.0.0.1:8080"},
+		Server: ServerConfig{
+			Listen: "127.0.0.1:8080", GenerationQueue: 256,
+			GenerationTimeout: Duration{30 * time.Second},
+		},
 		Projects: map[string]*ProjectConfig{},
 	}
 }
@@ -93,6 +132,9 @@ func DefaultProject(name string) *ProjectConfig {
 			Methods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"},
 			Headers: []string{}, ExposedHeaders: []string{},
 		},
+		MaxDimension:    6000,
+		MaxSourcePixels: 50_000_000,
+		AutoOrient:      true,
 	}
 }
 
@@ -216,12 +258,12 @@ func setFromString(field reflect.Value, value string) error {
 	switch field.Kind() {
 	case reflect.String:
 		field.SetString(value)
-	case reflect.Int:
-		n, err := strconv.Atoi(strings.TrimSpace(value))
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil {
 			return fmt.Errorf("not an integer: %q", value)
 		}
-		field.SetInt(int64(n))
+		field.SetInt(n)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.TrimSpace(value))
 		if err != nil {
@@ -281,6 +323,15 @@ func (c *Config) Validate() []Problem {
 	if c.Server.Listen == "" {
 		add("server.listen", "required")
 	}
+	if c.Server.MaxGenerations < 0 {
+		add("server.max_generations", "must not be negative")
+	}
+	if c.Server.GenerationQueue < 0 {
+		add("server.generation_queue", "must not be negative")
+	}
+	if c.Server.GenerationTimeout.Duration <= 0 {
+		add("server.generation_timeout", "must be positive")
+	}
 	if len(c.Projects) == 0 {
 		add("projects", "at least one [projects.<name>] table is required")
 	}
@@ -335,6 +386,12 @@ func (c *Config) Validate() []Problem {
 		}
 		if p.CacheTTL < 0 {
 			add(key+".cache_ttl", "must not be negative")
+		}
+		if p.MaxDimension < 1 {
+			add(key+".max_dimension", "must be at least 1")
+		}
+		if p.MaxSourcePixels < 1 {
+			add(key+".max_source_pixels", "must be at least 1")
 		}
 	}
 	return problems

@@ -78,7 +78,7 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"projects.bad name: project name must use only"}},
 		"unreadable root": {minimal + "[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.storage.root: unreadable"}},
-		"bad database type": {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
+		"bad database type":   {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
 		"sqlite without path": {"[projects.site.database]\ntype = 'sqlite'\n", []string{"projects.site.database.path: required"}},
 		"bad adapter":         {minimal + "[projects.site.storage]\nadapter = 'azure'\n", []string{"projects.site.storage.adapter"}},
 		"wrong value type":    {minimal + "port = 'x'\n", []string{"projects.site"}},

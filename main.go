@@ -26,9 +26,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/middleware"
 	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/whitelist"
 )
 
 //go:embed schema.sql
@@ -108,8 +110,11 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	defer closeAll()
 
 	srv := &http.Server{
-		Addr:              cfg.Server.Listen,
-		Handler:           middleware.New(projects, logger),
+		Addr: cfg.Server.Listen,
+		Handler: middleware.New(projects, generator.New(generator.Options{
+			Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
+			Timeout: cfg.Server.GenerationTimeout.Duration,
+		}), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -166,10 +171,21 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger) ([]*mid
 			closeAll()
 			return nil, nil, fmt.Errorf("project %s: storage.root: %w", name, err)
 		}
+		thumbs, err := storage.CreateLocal(pc.Storage.ThumbRoot)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("project %s: storage.thumb_root: %w", name, err)
+		}
 		projects = append(projects, &middleware.Project{
 			Name:      name,
 			Files:     hashes.NewStore(db),
 			Originals: originals,
+			Thumbs:    thumbs,
+			Thumbnails: middleware.Thumbnails{
+				Limits:          whitelist.Options{RequireWhitelist: pc.RequireWhitelist, MaxDimension: pc.MaxDimension},
+				AutoOrient:      pc.AutoOrient,
+				MaxSourcePixels: pc.MaxSourcePixels,
+			},
 			CORS: middleware.CORS{
 				Enabled:        pc.CORS.Enabled,
 				Origin:         pc.CORS.Origin,

@@ -31,6 +31,10 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if req := thumbnailRequest(query, file.FilenameDisk); req.Wants() {
+		s.serveThumbnail(w, r, p, settings, file, req)
+		return
+	}
 	obj, info, err := p.Originals.Open(file.FilenameDisk)
 	switch {
 	case errors.Is(err, storage.ErrOutsideRoot):
@@ -56,9 +60,16 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
+	w.Header().Set("Content-Type", file.Type)
+	s.serveFile(w, r, p, settings, file, obj, info)
+}
+
+// serveFile sends an original or a thumbnail whose Content-Type is already
+// set: the disposition names the original's download name, then
+// http.ServeContent owns Range, HEAD, 304 and 416.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *Project, settings hashes.Settings, file hashes.File, obj storage.Object, info storage.Info) {
 	h := w.Header()
-	h.Set("Content-Type", file.Type)
-	h.Set("Content-Disposition", contentDisposition(query.Has("download"), file.FilenameDownload))
+	h.Set("Content-Disposition", contentDisposition(ParseQuery(r.URL.RawQuery).Has("download"), file.FilenameDownload))
 	if cc := cacheControl(settings, p.CacheTTL); cc != "" {
 		h.Set("Cache-Control", cc)
 	}

@@ -3,9 +3,11 @@ package middleware
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/v8err"
 )
 
@@ -39,11 +41,18 @@ type errorBody struct {
 // detail goes to the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := v8err.As(err)
-	if e == nil {
+	status := 0
+	if errors.Is(err, generator.ErrBusy) || errors.Is(err, generator.ErrTimeout) {
+		s.log.WarnContext(r.Context(), "thumbnail refused", "err", err)
+		e, status = v8err.New(v8err.Internal, "Server too busy"), http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "2")
+	} else if e == nil {
 		s.log.ErrorContext(r.Context(), "request failed", "path_template", routeTemplate(r), "err", err)
 		e = v8err.New(v8err.Internal, "Internal Server Error")
 	} else if e.Code == v8err.Internal {
 		s.log.ErrorContext(r.Context(), "request failed", "path_template", routeTemplate(r), "err", err)
+	} else if e.Err != nil {
+		s.log.WarnContext(r.Context(), "request refused", "path_template", routeTemplate(r), "err", err)
 	}
 	var body errorBody
 	if e.Code != v8err.Internal {
@@ -61,7 +70,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	_ = enc.Encode(body) // cannot fail: a struct of an int pointer and a string
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()-1))
-	w.WriteHeader(statusOf(e.Code))
+	if status == 0 {
+		status = statusOf(e.Code)
+	}
+	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}

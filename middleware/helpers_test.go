@@ -11,10 +11,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/internal/fixture"
 	"github.com/v8assets/v8assets/middleware"
 	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/whitelist"
 )
 
 // logBuffer collects log output safely across the server's goroutines.
@@ -47,11 +49,21 @@ func thumperProject(t testing.TB, th *fixture.Thumper) *middleware.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
+	thumbs, err := storage.NewLocal(th.ThumbRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &middleware.Project{
 		Name:      "thumper",
 		Files:     hashes.NewStore(th.DB),
 		Originals: originals,
-		CORS:      middleware.DefaultCORS(),
+		Thumbs:    thumbs,
+		Thumbnails: middleware.Thumbnails{
+			Limits:          whitelist.Options{MaxDimension: 6000},
+			AutoOrient:      true,
+			MaxSourcePixels: 50_000_000,
+		},
+		CORS: middleware.DefaultCORS(),
 	}
 }
 
@@ -65,7 +77,7 @@ func newEnv(t *testing.T, edit ...func(*middleware.Project)) *env {
 		e(p)
 	}
 	logs := &logBuffer{}
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, slog.New(slog.NewJSONHandler(logs, nil))))
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, generator.New(generator.Options{}), slog.New(slog.NewJSONHandler(logs, nil))))
 	t.Cleanup(srv.Close)
 	return &env{Thumper: th, srv: srv, logs: logs}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/internal/fixture"
 	"github.com/v8assets/v8assets/middleware"
@@ -37,7 +38,7 @@ func TestTwoProjects(t *testing.T) {
 		Name: "other-site_2", Files: hashes.NewStore(db), Originals: originals,
 		CORS: middleware.CORS{Enabled: true, Origin: []string{"https://other.test"}},
 	}
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{thumper, other}, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{thumper, other}, generator.New(generator.Options{}), slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/storage"
 	"github.com/v8assets/v8assets/v8err"
@@ -23,24 +24,31 @@ type Project struct {
 	Name      string
 	Files     *hashes.Store
 	Originals *storage.Local
-	CORS      CORS
+	// Thumbs is the generated root (v8's thumb_root).
+	Thumbs     *storage.Local
+	Thumbnails Thumbnails
+	CORS       CORS
 	// CacheTTL is the max-age in seconds sent when the project's database
 	// has no thumbnail_cache_ttl row; 0 sends no Cache-Control (spec Q16).
 	CacheTTL int
+
+	rules rulesCache
 }
 
 // Server answers v8 asset URLs for a set of projects.
 type Server struct {
 	projects map[string]*Project
 	router   *mux.Router
+	gen      *generator.Generator
 	log      *slog.Logger
 }
 
 type projectKey struct{}
 
-// New returns a Server for the given projects, logging to logger.
-func New(projects []*Project, logger *slog.Logger) *Server {
-	s := &Server{projects: make(map[string]*Project, len(projects)), log: logger}
+// New returns a Server for the given projects that generates thumbnails
+// with gen and logs to logger.
+func New(projects []*Project, gen *generator.Generator, logger *slog.Logger) *Server {
+	s := &Server{projects: make(map[string]*Project, len(projects)), gen: gen, log: logger}
 	for _, p := range projects {
 		s.projects[p.Name] = p
 	}

@@ -7,6 +7,8 @@
 package storage
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +63,15 @@ func NewLocal(dir string) (*Local, error) {
 	return &Local{dir: dir}, nil
 }
 
+// CreateLocal returns the root at dir, creating it (0755) if it is missing,
+// as v8 created its roots on first use.
+func CreateLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return NewLocal(dir)
+}
+
 // Dir returns the root directory.
 func (l *Local) Dir() string { return l.dir }
 
@@ -107,3 +118,83 @@ func classify(name string, err error) error {
 	}
 	return fmt.Errorf("open %q: %w", name, err)
 }
+
+// Stat describes the regular file name under the root, with the same
+// errors as Open.
+func (l *Local) Stat(name string) (Info, error) {
+	f, info, err := l.Open(name)
+	if err != nil {
+		return Info{}, err
+	}
+	f.Close()
+	return info, nil
+}
+
+// WriteAtomic creates or replaces the file name under the root with what
+// write produces. Missing directories are created (0755, as v8 did). The
+// bytes go to a temporary file in the target directory that is renamed into
+// place only after write and close succeed, so a reader never sees a
+// partial file and a failure leaves nothing behind.
+func (l *Local) WriteAtomic(name string, write func(io.Writer) error) (Info, error) {
+	if err := CheckName(name); err != nil {
+		return Info{}, err
+	}
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return Info{}, err
+	}
+	defer root.Close()
+	dir := filepath.Dir(name)
+	if dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return Info{}, classify(name, err)
+		}
+	}
+	tmpName, f, err := createTemp(root, dir)
+	if err != nil {
+		return Info{}, classify(name, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			root.Remove(tmpName)
+		}
+	}()
+	if err := write(f); err != nil {
+		return Info{}, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return Info{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Info{}, err
+	}
+	if err := root.Rename(tmpName, name); err != nil {
+		return Info{}, classify(name, err)
+	}
+	committed = true
+	return Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// tempPrefix starts the name of every temporary file WriteAtomic creates.
+const tempPrefix = ".v8assets-tmp-"
+
+func createTemp(root *os.Root, dir string) (string, *os.File, error) {
+	for range 10000 {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		name := filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return name, f, err
+	}
+	return "", nil, errors.New("no unused temporary name")
+}
+
+// IsTemp reports whether a file name is one of WriteAtomic's temporary
+// files (left behind only by a crash).
+func IsTemp(name string) bool { return strings.HasPrefix(filepath.Base(name), tempPrefix) }

@@ -1,0 +1,110 @@
+//go:build cgo && !purego
+
+package generator
+
+/*
+#cgo LDFLAGS: -lturbojpeg -lwebp
+#include <stdlib.h>
+#include <turbojpeg.h>
+#include <webp/encode.h>
+*/
+import "C"
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"strings"
+	"unsafe"
+)
+
+// Native reports whether this build decodes JPEG with libjpeg-turbo's DCT
+// scaling and encodes JPEG and WebP with the C libraries.
+const Native = true
+
+// decodeJPEG decodes a JPEG at the largest reduction among 1/2, 1/4 and 1/8
+// whose result is still at least minW×minH, using libjpeg-turbo's DCT-domain
+// scaling: a 6000×4000 photo wanted at 200×200 is decoded at 750×500 and
+// never exists at full size in memory. CMYK JPEGs go through image/jpeg.
+func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
+	if len(b) == 0 {
+		return nil, errors.New("empty JPEG")
+	}
+	h := C.tjInitDecompress()
+	if h == nil {
+		return nil, errors.New("tjInitDecompress failed")
+	}
+	defer C.tjDestroy(h)
+	src := (*C.uchar)(unsafe.Pointer(&b[0]))
+	var w0, h0, subsamp, colorspace C.int
+	if C.tjDecompressHeader3(h, src, C.ulong(len(b)), &w0, &h0, &subsamp, &colorspace) != 0 {
+		return nil, fmt.Errorf("jpeg header: %s", C.GoString(C.tjGetErrorStr2(h)))
+	}
+	if colorspace == C.TJCS_CMYK || colorspace == C.TJCS_YCCK {
+		return jpeg.Decode(bytes.NewReader(b))
+	}
+	W, H := int(w0), int(h0)
+	denom := 1
+	for _, d := range []int{8, 4, 2} {
+		if ceilDiv(W, d) >= minW && ceilDiv(H, d) >= minH {
+			denom = d
+			break
+		}
+	}
+	sw, sh := ceilDiv(W, denom), ceilDiv(H, denom)
+	img := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	rc := C.tjDecompress2(h, src, C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
+		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, 0)
+	if rc != 0 {
+		msg := C.GoString(C.tjGetErrorStr2(h))
+		// A warning still leaves a decoded image; only truncation, where
+		// the rest of the picture is invented grey, counts as a failure.
+		if C.tjGetErrorCode(h) == C.TJERR_FATAL || strings.Contains(msg, "Premature end") {
+			return nil, fmt.Errorf("jpeg: %s", msg)
+		}
+	}
+	return img, nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q.
+func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
+	h := C.tjInitCompress()
+	if h == nil {
+		return errors.New("tjInitCompress failed")
+	}
+	defer C.tjDestroy(h)
+	var out *C.uchar
+	var size C.ulong
+	b := img.Bounds()
+	rc := C.tjCompress2(h, (*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()),
+		C.TJPF_RGBA, &out, &size, C.TJSAMP_420, C.int(q), 0)
+	if out != nil {
+		defer C.tjFree(out)
+	}
+	if rc != 0 {
+		return fmt.Errorf("jpeg encode: %s", C.GoString(C.tjGetErrorStr2(h)))
+	}
+	_, err := w.Write(C.GoBytes(unsafe.Pointer(out), C.int(size)))
+	return err
+}
+
+// encodeWebP writes img as a lossy WebP at quality q, keeping alpha.
+func encodeWebP(w io.Writer, img *image.NRGBA, q int) error {
+	var out *C.uint8_t
+	b := img.Bounds()
+	size := C.WebPEncodeRGBA((*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), C.int(b.Dx()), C.int(b.Dy()),
+		C.int(img.Stride), C.float(q), &out)
+	if out != nil {
+		defer C.WebPFree(unsafe.Pointer(out))
+	}
+	if size == 0 {
+		return errors.New("webp encode failed")
+	}
+	_, err := w.Write(C.GoBytes(unsafe.Pointer(out), C.int(size)))
+	return err
+}

@@ -1,0 +1,29 @@
+//go:build !cgo || purego
+
+package generator
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"io"
+)
+
+// Native reports whether this build uses the C codecs; this one is pure Go.
+const Native = false
+
+// decodeJPEG decodes the whole JPEG with image/jpeg, which cannot scale
+// while decoding; minW and minH are ignored.
+func decodeJPEG(b []byte, _, _ int) (image.Image, error) {
+	return jpeg.Decode(bytes.NewReader(b))
+}
+
+// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q.
+func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
+	return jpeg.Encode(w, img, &jpeg.Options{Quality: q})
+}
+
+// encodeWebP fails: there is no WebP encoder in the pure-Go build.
+func encodeWebP(io.Writer, *image.NRGBA, int) error {
+	return errWebPUnsupported
+}

@@ -1,0 +1,214 @@
+// Package generator turns a thumbnail spec and an original into a generated
+// file under the project's thumb root: v8's geometry, decoding (with
+// DCT-domain downscaling for JPEG), EXIF orientation, resampling, encoding
+// and an atomic write, with one generation per output path and a bounded
+// number of generations at once. It knows nothing of HTTP or SQL.
+package generator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/v8err"
+)
+
+// ErrBusy is returned when every generation slot is taken and the queue of
+// waiting generations is full; the caller should retry later.
+var ErrBusy = errors.New("too many thumbnail generations waiting")
+
+// ErrTimeout is returned when a generation exceeds its deadline.
+var ErrTimeout = errors.New("thumbnail generation timed out")
+
+var errWebPUnsupported = v8err.New(v8err.Unprocessable, "Webp format is not supported.")
+
+// Options bound the generator's work.
+type Options struct {
+	// Workers is how many generations run at once (default: CPU count).
+	Workers int
+	// Queue is how many more may wait for a slot before ErrBusy (default 256).
+	Queue int
+	// Timeout bounds one generation, waiting excluded (default 30s).
+	Timeout time.Duration
+}
+
+// Job is one thumbnail to produce.
+type Job struct {
+	// Source is the original's name under the originals root.
+	Source string
+	// Path is the output's name under the thumb root.
+	Path          string
+	Width, Height int
+	// Contain is true for contain, false for crop.
+	Contain bool
+	// Quality is the requested quality; 0 encodes at 90 and values outside
+	// 0..100 fail (spec §5.4).
+	Quality int
+	// Format is the output format: jpg, jpeg, png, gif, webp, or a non-image
+	// extension, which fails like v8 did.
+	Format string
+	// SourceExt is the original's lower-case extension.
+	SourceExt string
+	// AutoOrient applies EXIF orientation before resizing (spec Q24).
+	AutoOrient bool
+	// MaxSourcePixels refuses originals with more pixels, before decoding.
+	MaxSourcePixels int64
+}
+
+// Result describes the generated (or reused) file.
+type Result struct {
+	Info storage.Info
+	// Generated is true when this call wrote the file.
+	Generated bool
+}
+
+// Generator produces thumbnails. It is safe for concurrent use.
+type Generator struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+	timeout time.Duration
+	group   singleflight.Group
+}
+
+// New returns a Generator with opts, defaults filled in.
+func New(opts Options) *Generator {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.Queue < 0 {
+		opts.Queue = 0
+	} else if opts.Queue == 0 {
+		opts.Queue = 256
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	return &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout}
+}
+
+// Waiting returns how many generations are waiting for a slot.
+func (g *Generator) Waiting() int64 { return g.waiting.Load() }
+
+// Thumbnail returns the file job describes, generating it when it does not
+// exist yet, is empty, or is older than its original (spec §5.2, Q12); an
+// existing file — v8's own included — is otherwise reused as is. Concurrent
+// calls for the same output share one generation. Errors: a *v8err.Error
+// with code 12 for what v8 answered 422 (missing original, undecodable or
+// oversized image, bad quality, unsupported format); ErrBusy; ErrTimeout;
+// storage.ErrOutsideRoot for a source name that leaves the root.
+func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Local, job Job) (Result, error) {
+	orig, err := originals.Stat(job.Source)
+	if errors.Is(err, storage.ErrNotExist) {
+		return Result{}, v8err.Wrap(v8err.Unprocessable, job.Source+" does not exist.", err)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if info, ok := reusable(thumbs, job.Path, orig); ok {
+		return Result{Info: info}, nil
+	}
+	ch := g.group.DoChan(thumbs.Dir()+"\x00"+job.Path, func() (any, error) {
+		return g.generate(context.WithoutCancel(ctx), originals, thumbs, job)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Result{}, r.Err
+		}
+		res := r.Val.(Result)
+		res.Generated = res.Generated && !r.Shared
+		return res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+func reusable(thumbs *storage.Local, path string, orig storage.Info) (storage.Info, bool) {
+	info, err := thumbs.Stat(path)
+	if err != nil || info.Size == 0 || info.ModTime.Before(orig.ModTime) {
+		return storage.Info{}, false
+	}
+	return info, true
+}
+
+func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Local, job Job) (Result, error) {
+	if err := g.acquire(ctx); err != nil {
+		return Result{}, err
+	}
+	defer func() { <-g.slots }()
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+
+	src, orig, err := readAll(originals, job.Source)
+	if err != nil {
+		return Result{}, err
+	}
+	// Another request may have finished this file while we waited.
+	if info, ok := reusable(thumbs, job.Path, orig); ok {
+		return Result{Info: info}, nil
+	}
+	var out bytes.Buffer
+	if err := render(ctx, src, job, &out); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return Result{}, ErrTimeout
+		}
+		return Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, ErrTimeout
+	}
+	info, err := thumbs.WriteAtomic(job.Path, func(w io.Writer) error {
+		_, err := w.Write(out.Bytes())
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("write thumbnail: %w", err)
+	}
+	return Result{Info: info, Generated: true}, nil
+}
+
+// acquire takes a generation slot, waiting in the bounded queue if all are
+// busy.
+func (g *Generator) acquire(ctx context.Context) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if g.waiting.Add(1) > g.queue {
+		g.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer g.waiting.Add(-1)
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func readAll(originals *storage.Local, name string) ([]byte, storage.Info, error) {
+	f, info, err := originals.Open(name)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, info, v8err.Wrap(v8err.Unprocessable, name+" does not exist.", err)
+	}
+	if err != nil {
+		return nil, info, err
+	}
+	defer f.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, info, fmt.Errorf("read original: %w", err)
+	}
+	return buf.Bytes(), info, nil
+}

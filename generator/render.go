@@ -1,0 +1,219 @@
+package generator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/gif"
+	"image/png"
+	"io"
+	"math"
+
+	"github.com/nfnt/resize"
+	_ "golang.org/x/image/webp" // registers the WebP decoder
+
+	"github.com/v8assets/v8assets/v8err"
+)
+
+func unprocessable(msg string, cause error) error { return v8err.Wrap(v8err.Unprocessable, msg, cause) }
+
+// nonImageMessages are the messages v8 (with Imagick) gave when asked to
+// encode a thumbnail in a non-image format (spec §4.6, Q22).
+var nonImageMessages = map[string]string{
+	"pdf":  "Encoding format (pdf) is not supported.",
+	"svg":  "Encoding format (svg) is not supported.",
+	"tif":  "TIFF format is not supported by Gd Driver.",
+	"tiff": "TIFF format is not supported by Gd Driver.",
+	"psd":  "PSD format is not supported by Gd Driver.",
+}
+
+var nonImageSources = map[string]bool{"pdf": true, "svg": true, "tif": true, "tiff": true, "psd": true}
+
+// render decodes src, applies orientation and v8's geometry, resamples and
+// encodes into out. The context is checked between the expensive steps.
+func render(ctx context.Context, src []byte, job Job, out io.Writer) error {
+	if msg, ok := nonImageMessages[job.Format]; ok {
+		return unprocessable(msg, nil)
+	}
+	if nonImageSources[job.SourceExt] {
+		return unprocessable("Image source not readable", nil)
+	}
+	cfg, kind, err := image.DecodeConfig(bytes.NewReader(src))
+	if err != nil {
+		return unprocessable("Unable to init from given binary data.", err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > job.MaxSourcePixels {
+		return unprocessable(fmt.Sprintf("Image is too large: %dx%d exceeds %d pixels.", cfg.Width, cfg.Height, job.MaxSourcePixels), nil)
+	}
+	if job.Quality < 0 || job.Quality > 100 {
+		return unprocessable("Quality must range from 0 to 100.", nil)
+	}
+	orientation := 1
+	if job.AutoOrient && kind == "jpeg" {
+		orientation = jpegOrientation(src)
+	}
+	W, H := cfg.Width, cfg.Height
+	if swapsAxes(orientation) {
+		W, H = H, W
+	}
+	box := image.Rect(0, 0, W, H)
+	tw, th := job.Width, job.Height
+	if job.Contain {
+		tw, th = ContainSize(W, H, job.Width, job.Height)
+	} else {
+		box = CropBox(W, H, job.Width, job.Height)
+	}
+	if int64(tw)*int64(th) > job.MaxSourcePixels {
+		return unprocessable(fmt.Sprintf("Thumbnail is too large: %dx%d exceeds %d pixels.", tw, th, job.MaxSourcePixels), nil)
+	}
+
+	var img image.Image
+	if kind == "jpeg" {
+		// The whole picture must decode at least this large for the box to
+		// still cover tw×th.
+		minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
+		minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+		if swapsAxes(orientation) {
+			minW, minH = minH, minW
+		}
+		img, err = decodeJPEG(src, minW, minH)
+	} else {
+		img, _, err = image.Decode(bytes.NewReader(src))
+	}
+	if err != nil {
+		return unprocessable("Unable to init from given binary data.", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	img = orient(img, orientation)
+
+	// Map the box from full-size coordinates onto the decoded image.
+	b := img.Bounds()
+	sx, sy := float64(b.Dx())/float64(W), float64(b.Dy())/float64(H)
+	r := image.Rect(
+		b.Min.X+int(math.Round(float64(box.Min.X)*sx)), b.Min.Y+int(math.Round(float64(box.Min.Y)*sy)),
+		b.Min.X+int(math.Round(float64(box.Max.X)*sx)), b.Min.Y+int(math.Round(float64(box.Max.Y)*sy)),
+	).Intersect(b)
+	if r.Empty() {
+		r = b
+	}
+	if r != b {
+		img = subImage(img, r)
+	}
+	var pal *image.Paletted
+	if p, ok := img.(*image.Paletted); ok {
+		pal = p
+	}
+	resized := resize.Resize(uint(tw), uint(th), img, resize.Lanczos3)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return encode(out, resized, job, pal)
+}
+
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	rgba := toRGBA(img)
+	return rgba.SubImage(r.Sub(img.Bounds().Min))
+}
+
+func encode(w io.Writer, img image.Image, job Job, source *image.Paletted) error {
+	q := job.Quality
+	if q == 0 {
+		q = 90 // PHP-falsy quality meant Intervention's default (spec Q4)
+	}
+	switch job.Format {
+	case "jpg", "jpeg":
+		return encodeJPEG(w, toRGBA(img), q)
+	case "png":
+		// Best speed: 4–5× faster than zlib's default level for thumbnails a
+		// few percent larger, and a generated file is written only once.
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		return enc.Encode(w, img)
+	case "gif":
+		return gif.Encode(w, toPaletted(img, source), &gif.Options{NumColors: 256})
+	case "webp":
+		return encodeWebP(w, toNRGBA(img), q)
+	}
+	return unprocessable("Invalid file format.", nil)
+}
+
+func toNRGBA(img image.Image) *image.NRGBA {
+	if n, ok := img.(*image.NRGBA); ok && n.Bounds().Min == (image.Point{}) {
+		return n
+	}
+	b := img.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			dst.Set(x, y, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return dst
+}
+
+// toPaletted maps img onto the source GIF's own palette (or a web-safe one
+// for other sources) without dithering: Go's default Plan9 palette with
+// Floyd–Steinberg costs ~30× more and changes the colours. Pixels under half
+// alpha take the palette's transparent entry when it has one.
+func toPaletted(img image.Image, source *image.Paletted) *image.Paletted {
+	var pal color.Palette
+	if source != nil && len(source.Palette) > 0 {
+		pal = source.Palette
+	} else {
+		pal = append(color.Palette{color.NRGBA{}}, palette.WebSafe...)
+	}
+	transparent := -1
+	for i, c := range pal {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			transparent = i
+			break
+		}
+	}
+	b := img.Bounds()
+	dst := image.NewPaletted(image.Rect(0, 0, b.Dx(), b.Dy()), pal)
+	var cache [1 << 15]int16
+	for i := range cache {
+		cache[i] = -1
+	}
+	rgba := toNRGBA(img)
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			i := rgba.PixOffset(x, y)
+			r, g, bl, a := rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2], rgba.Pix[i+3]
+			if a < 128 && transparent >= 0 {
+				dst.SetColorIndex(x, y, uint8(transparent))
+				continue
+			}
+			key := int(r>>3)<<10 | int(g>>3)<<5 | int(bl>>3)
+			if cache[key] < 0 {
+				cache[key] = int16(nearest(pal, r, g, bl, transparent))
+			}
+			dst.SetColorIndex(x, y, uint8(cache[key]))
+		}
+	}
+	return dst
+}
+
+func nearest(pal color.Palette, r, g, b uint8, skip int) int {
+	best, bestD := 0, math.MaxInt
+	for i, c := range pal {
+		if i == skip {
+			continue
+		}
+		cr, cg, cb, _ := c.RGBA()
+		dr, dg, db := int(cr>>8)-int(r), int(cg>>8)-int(g), int(cb>>8)-int(b)
+		if d := dr*dr + dg*dg + db*db; d < bestD {
+			best, bestD = i, d
+		}
+	}
+	return best
+}

@@ -1,0 +1,100 @@
+package middleware
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/v8assets/v8assets/generator"
+	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/storage"
+	"github.com/v8assets/v8assets/whitelist"
+)
+
+// Thumbnails are a project's thumbnail settings from config.toml.
+type Thumbnails struct {
+	Limits          whitelist.Options
+	AutoOrient      bool
+	MaxSourcePixels int64
+}
+
+// rulesCache keeps a project's parsed whitelist until the settings text
+// changes, so JSON is parsed (and a malformed list warned about) once per
+// edit rather than on every request.
+type rulesCache struct {
+	mu                 sync.Mutex
+	system, user       string
+	hasSystem, hasUser bool
+	rules              whitelist.Rules
+	loaded             bool
+}
+
+func (c *rulesCache) get(settings hashes.Settings, log *slog.Logger, project string) whitelist.Rules {
+	system, hasSystem := settings.Value(hashes.KeyWhitelistSystem)
+	user, hasUser := settings.Value(hashes.KeyWhitelist)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded && system == c.system && user == c.user && hasSystem == c.hasSystem && hasUser == c.hasUser {
+		return c.rules
+	}
+	rules, warn := whitelist.Parse(system, hasSystem, user, hasUser)
+	if warn != nil {
+		log.Warn("asset_whitelist setting is malformed; any size is allowed (set require_whitelist = true to refuse)",
+			"project", project, "err", warn)
+	}
+	c.system, c.user, c.hasSystem, c.hasUser, c.rules, c.loaded = system, user, hasSystem, hasUser, rules, true
+	return rules
+}
+
+// thumbnailRequest picks v8's thumbnail parameters out of a parsed query.
+func thumbnailRequest(q Query, filenameDisk string) whitelist.Request {
+	param := func(name string) whitelist.Param {
+		v, ok := q[name]
+		return whitelist.Param{Value: v.Str, Present: ok, Array: v.Array}
+	}
+	return whitelist.Request{
+		Key: param("key"), W: param("w"), H: param("h"), F: param("f"), Q: param("q"),
+		Format: param("format"), FilenameDisk: filenameDisk,
+	}
+}
+
+// contentTypes are the thumbnail Content-Types by output format (spec Q36).
+var contentTypes = map[string]string{
+	"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
+}
+
+// serveThumbnail answers thumbnail mode (spec §4, §5): resolve the spec,
+// generate or reuse the file, serve it. HEAD generates too (Q34).
+func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Project, settings hashes.Settings, file hashes.File, req whitelist.Request) {
+	ctx := r.Context()
+	spec, err := p.rules.get(settings, s.log, p.Name).Resolve(req, p.Thumbnails.Limits)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	_, err = s.gen.Thumbnail(ctx, p.Originals, p.Thumbs, generator.Job{
+		Source: file.FilenameDisk, Path: spec.Path(),
+		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
+		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
+		AutoOrient: p.Thumbnails.AutoOrient, MaxSourcePixels: p.Thumbnails.MaxSourcePixels,
+	})
+	if errors.Is(err, storage.ErrOutsideRoot) {
+		s.log.ErrorContext(ctx, "filename_disk escapes a storage root",
+			"project", p.Name, "file_id", file.ID, "filename_disk", file.FilenameDisk)
+		err = hashes.ErrNotFound
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, info, err := p.Thumbs.Open(spec.Path())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer obj.Close()
+	h := w.Header()
+	h.Set("Content-Type", contentTypes[spec.Format])
+	s.serveFile(w, r, p, settings, file, obj, info)
+}
