@@ -116,7 +116,11 @@ func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Lo
 	if info, ok := reusable(thumbs, job.Path, orig); ok {
 		return Result{Info: info}, nil
 	}
+	// Only the caller whose function runs sets leader; the channel receive
+	// orders that write before the read below.
+	leader := false
 	ch := g.group.DoChan(thumbs.Dir()+"\x00"+job.Path, func() (any, error) {
+		leader = true
 		return g.generate(context.WithoutCancel(ctx), originals, thumbs, job)
 	})
 	select {
@@ -125,7 +129,7 @@ func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Lo
 			return Result{}, r.Err
 		}
 		res := r.Val.(Result)
-		res.Generated = res.Generated && !r.Shared
+		res.Generated = res.Generated && leader
 		return res, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
