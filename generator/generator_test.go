@@ -537,4 +537,3 @@ func TestBusyAndTimeout(t *testing.T) {
 		t.Errorf("timed-out generation left a file: %v", err)
 	}
 }
-
