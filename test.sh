@@ -26,6 +26,13 @@ if ! mariadb_up; then
   mariadb_up || { echo "MariaDB did not start" >&2; exit 1; }
 fi
 
+# C libraries of the native codec path (generator/codec_cgo.go).
+if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ]; then
+  echo "== installing libturbojpeg0-dev libwebp-dev"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev libwebp-dev >/dev/null
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
@@ -35,6 +42,10 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+echo "== pure-Go codec path"
+CGO_ENABLED=0 go build -o /dev/null .
+go test -count=1 -tags purego ./generator
 
 echo "== fuzz (brief)"
 for target in FuzzParseQuery FuzzDecodeID; do

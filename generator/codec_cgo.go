@@ -56,8 +56,10 @@ func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
 	}
 	sw, sh := ceilDiv(W, denom), ceilDiv(H, denom)
 	img := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	// Fast IDCT and chroma upsampling: their loss is invisible once the
+	// picture is resampled down to a thumbnail, and they save ~10%.
 	rc := C.tjDecompress2(h, src, C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
-		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, 0)
+		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, C.TJFLAG_FASTDCT|C.TJFLAG_FASTUPSAMPLE)
 	if rc != 0 {
 		msg := C.GoString(C.tjGetErrorStr2(h))
 		// A warning still leaves a decoded image; only truncation, where

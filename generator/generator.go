@@ -161,7 +161,7 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Loc
 		return Result{Info: info}, nil
 	}
 	var out bytes.Buffer
-	if err := render(ctx, src, job, &out); err != nil {
+	if err := Render(ctx, src, job, &out); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return Result{}, ErrTimeout
 		}

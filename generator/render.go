@@ -32,9 +32,11 @@ var nonImageMessages = map[string]string{
 
 var nonImageSources = map[string]bool{"pdf": true, "svg": true, "tif": true, "tiff": true, "psd": true}
 
-// render decodes src, applies orientation and v8's geometry, resamples and
-// encodes into out. The context is checked between the expensive steps.
-func render(ctx context.Context, src []byte, job Job, out io.Writer) error {
+// Render makes the thumbnail job describes from the original's bytes src and
+// writes it to out; job.Source and job.Path are not used. It decodes, applies
+// orientation and v8's geometry, resamples and encodes, checking ctx between
+// the expensive steps. Errors are as for Generator.Thumbnail, plus ctx's.
+func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
 	if msg, ok := nonImageMessages[job.Format]; ok {
 		return unprocessable(msg, nil)
 	}

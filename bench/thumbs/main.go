@@ -1,0 +1,78 @@
+// Command thumbs times v8assets' thumbnail pipeline for bench/thumbs.sh.
+//
+//	thumbs -fixtures DIR                  write the benchmark originals into DIR
+//	thumbs -src F -w W -h H -fit crop|contain -n N
+//	                                      print the median milliseconds of N runs
+//	thumbs -src F -w W -h H -fit crop -once
+//	                                      run once and print the peak RSS in KiB
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/v8assets/v8assets/generator"
+	"github.com/v8assets/v8assets/internal/fixture"
+)
+
+func main() {
+	fixtures := flag.String("fixtures", "", "write the benchmark originals into this directory")
+	src := flag.String("src", "", "original to convert")
+	w := flag.Int("w", 200, "width")
+	h := flag.Int("h", 200, "height")
+	fit := flag.String("fit", "crop", "crop or contain")
+	n := flag.Int("n", 20, "runs")
+	once := flag.Bool("once", false, "run once and print the peak RSS in KiB")
+	flag.Parse()
+
+	if *fixtures != "" {
+		files := map[string][]byte{
+			"1800x1200.jpg": fixture.JPEG(fixture.Photo(1800, 1200, 21), 90),
+			"6000x4000.jpg": fixture.JPEG(fixture.Photo(6000, 4000, 22), 90),
+			"1800x1200.png": fixture.PNG(fixture.HalfTransparent(1800, 1200)),
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(*fixtures, name), b, 0o644); err != nil {
+				log.Fatal(err)
+			}
+		}
+		return
+	}
+	b, err := os.ReadFile(*src)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ext := strings.TrimPrefix(filepath.Ext(*src), ".")
+	job := generator.Job{Width: *w, Height: *h, Contain: *fit == "contain", Quality: 80, Format: ext,
+		SourceExt: ext, AutoOrient: true, MaxSourcePixels: 50_000_000}
+	if *once {
+		if err := generator.Render(context.Background(), b, job, io.Discard); err != nil {
+			log.Fatal(err)
+		}
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		fmt.Println(ru.Maxrss)
+		return
+	}
+	times := make([]time.Duration, 0, *n)
+	for range *n {
+		var out bytes.Buffer
+		start := time.Now()
+		if err := generator.Render(context.Background(), b, job, &out); err != nil {
+			log.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	fmt.Printf("%.2f\n", float64(times[len(times)/2].Microseconds())/1000)
+}
