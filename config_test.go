@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -60,8 +61,47 @@ func TestConfigDefaultsAndPaths(t *testing.T) {
 	if !p.CORS.Enabled || !slices.Equal(p.CORS.Origin, []string{"*"}) || len(p.CORS.Methods) != 6 || p.CORS.Credentials {
 		t.Errorf("cors defaults = %+v", p.CORS)
 	}
-	if cfg.Server.Listen != "127.0.0.1:8080" {
-		t.Errorf("listen = %q", cfg.Server.Listen)
+	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.GenerationQueue != 256 || cfg.Server.GenerationTimeout.Duration != 30*time.Second {
+		t.Errorf("server defaults = %+v", cfg.Server)
+	}
+	if p.MaxDimension != 6000 || p.MaxSourcePixels != 50_000_000 || !p.AutoOrient || p.RequireWhitelist || p.CacheTTL != 0 {
+		t.Errorf("thumbnail defaults = %+v", *p)
+	}
+}
+
+func TestThumbnailKeys(t *testing.T) {
+	path := writeConfig(t, `
+[server]
+generation_timeout = "5s"
+max_generations = 3
+[projects.site]
+require_whitelist = true
+max_dimension = 2000
+auto_orient = false
+[projects.site.database]
+name = "directus"
+`)
+	t.Setenv("V8ASSETS_PROJECTS_SITE_MAX_SOURCE_PIXELS", "1000000")
+	t.Setenv("V8ASSETS_PROJECTS_SITE_CACHE_TTL", "3600")
+	t.Setenv("V8ASSETS_SERVER_GENERATION_QUEUE", "7")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Projects["site"]
+	if !p.RequireWhitelist || p.MaxDimension != 2000 || p.AutoOrient || p.MaxSourcePixels != 1_000_000 || p.CacheTTL != 3600 {
+		t.Errorf("project = %+v", *p)
+	}
+	if cfg.Server.GenerationTimeout.Duration != 5*time.Second || cfg.Server.MaxGenerations != 3 || cfg.Server.GenerationQueue != 7 {
+		t.Errorf("server = %+v", cfg.Server)
+	}
+	t.Setenv("V8ASSETS_SERVER_GENERATION_TIMEOUT", "soon")
+	t.Setenv("V8ASSETS_PROJECTS_SITE_MAX_DIMENSION", "0")
+	_, err = LoadConfig(path)
+	for _, want := range []string{"server.generation_timeout: environment V8ASSETS_SERVER_GENERATION_TIMEOUT: not a duration", "projects.site.max_dimension: must be at least 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not contain %q", err, want)
+		}
 	}
 }
 

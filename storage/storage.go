@@ -194,7 +194,3 @@ func createTemp(root *os.Root, dir string) (string, *os.File, error) {
 	}
 	return "", nil, errors.New("no unused temporary name")
 }
-
-// IsTemp reports whether a file name is one of WriteAtomic's temporary
-// files (left behind only by a crash).
-func IsTemp(name string) bool { return strings.HasPrefix(filepath.Base(name), tempPrefix) }

@@ -1,0 +1,86 @@
+package storage
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"a.jpg": true, "dir/a.jpg": true, "w200,h200,fcrop,q80/a.jpg": true, "..a.jpg": true,
+		"": false, "/etc/passwd": false, "../a.jpg": false, "a/../../b": false, "..": false, "a\x00b": false,
+	} {
+		if err := CheckName(name); (err == nil) != ok || (err != nil && !errors.Is(err, ErrOutsideRoot)) {
+			t.Errorf("CheckName(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, "a.jpg"), []byte("data"), 0o644)
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("secret"), 0o644)
+	os.Symlink("../secret", filepath.Join(root, "out"))
+	os.Symlink("a.jpg", filepath.Join(root, "in"))
+	l, err := NewLocal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]error{"a.jpg": nil, "in": nil, "out": ErrOutsideRoot, "../secret": ErrOutsideRoot, "nope": ErrNotExist, "sub": ErrNotExist} {
+		f, info, err := l.Open(name)
+		if !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("Open(%q) = %v, want %v", name, err, want)
+			continue
+		}
+		if err == nil {
+			b, _ := io.ReadAll(f)
+			f.Close()
+			if string(b) != "data" || info.Size != 4 {
+				t.Errorf("Open(%q) read %q size %d", name, b, info.Size)
+			}
+		}
+	}
+	if _, err := NewLocal(filepath.Join(dir, "missing")); err == nil {
+		t.Error("NewLocal accepted a missing directory")
+	}
+}
+
+func TestWriteAtomic(t *testing.T) {
+	l, err := CreateLocal(filepath.Join(t.TempDir(), "gen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := l.WriteAtomic("w1,h1,fcrop,q1/x.jpg", func(w io.Writer) error {
+		_, err := w.Write([]byte("hello"))
+		return err
+	})
+	if err != nil || info.Size != 5 {
+		t.Fatalf("WriteAtomic = %+v, %v", info, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
+		t.Errorf("content %q", b)
+	}
+	st, _ := os.Stat(filepath.Join(l.Dir(), "w1,h1,fcrop,q1"))
+	if st.Mode().Perm() != 0o755 {
+		t.Errorf("directory mode %v", st.Mode().Perm())
+	}
+	boom := errors.New("encoder failed")
+	if _, err := l.WriteAtomic("w1,h1,fcrop,q1/y.jpg", func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(l.Dir(), "w1,h1,fcrop,q1"))
+	if len(entries) != 1 || entries[0].Name() != "x.jpg" {
+		t.Errorf("failed write left %v", entries)
+	}
+	if _, err := l.WriteAtomic("../escape.jpg", func(io.Writer) error { return nil }); !errors.Is(err, ErrOutsideRoot) {
+		t.Errorf("escape: %v", err)
+	}
+}
