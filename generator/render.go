@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/color/palette"
+	"image/draw"
 	"image/gif"
 	"image/png"
 	"io"
@@ -154,11 +155,7 @@ func toNRGBA(img image.Image) *image.NRGBA {
 	}
 	b := img.Bounds()
 	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			dst.Set(x, y, img.At(b.Min.X+x, b.Min.Y+y))
-		}
-	}
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
 	return dst
 }
 
