@@ -95,6 +95,7 @@ func TestServeShippedDemo(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "demo.db")
 	addr := freeAddr(t)
 	t.Setenv("V8ASSETS_PROJECTS_DEMO_DATABASE_PATH", dbPath)
+	t.Setenv("V8ASSETS_PROJECTS_DEMO_STORAGE_THUMB_ROOT", filepath.Join(filepath.Dir(dbPath), "generated"))
 	t.Setenv("V8ASSETS_SERVER_LISTEN", addr)
 	base := startServe(t, "config.toml", addr)
 
@@ -109,6 +110,13 @@ func TestServeShippedDemo(t *testing.T) {
 	res, _ = get(t, base+"/demo/assets/DEMO0DOCUMENT001")
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {
 		t.Errorf("case-insensitive demo lookup: status %d", res.StatusCode)
+	}
+	res, body = get(t, base+"/demo/assets/demo0photo0jpeg1?key=thumbnail")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("demo thumbnail: status %d %s", res.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dbPath), "generated", "w200,h200,fcontain,q80", "photo.jpg")); err != nil {
+		t.Errorf("demo thumbnail not written to the configured thumb root: %v", err)
 	}
 	if _, err := os.Stat(dbPath); err != nil {
 		t.Errorf("demo database not created: %v", err)
