@@ -24,6 +24,8 @@ func statusOf(code v8err.Code) int {
 		return http.StatusMethodNotAllowed
 	case v8err.Maintenance:
 		return http.StatusServiceUnavailable
+	case v8err.ForbiddenUpdate:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }

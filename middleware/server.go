@@ -56,14 +56,23 @@ func New(projects []*Project, gen *generator.Generator, logger *slog.Logger) *Se
 	// Match on the raw path (v8 matched before decoding, spec §1.1) and never
 	// redirect to a cleaned path: v8 did not.
 	r.UseEncodedPath().SkipClean(true)
-	r.HandleFunc("/server/ping", ping).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/{project}/assets/{id:[^/]+}", s.serveAsset).Methods(http.MethodGet, http.MethodHead)
+	// Each path is registered for its methods, then for every other method
+	// with v8's 405 (code 6) and an Allow header (spec Q33).
+	for _, route := range []struct {
+		path    string
+		handler http.HandlerFunc
+		methods []string
+	}{
+		{"/server/ping", ping, []string{http.MethodGet, http.MethodHead}},
+		{"/{project}/assets/{id:[^/]+}", s.serveAsset, []string{http.MethodGet, http.MethodHead}},
+		{"/{project}/files/{id:[^/]+}", s.patchFile, []string{http.MethodPatch}},
+		{"/{project}/files/{id:[^/]+}/rotate-hash", s.rotateHash, []string{http.MethodPost}},
+	} {
+		r.HandleFunc(route.path, route.handler).Methods(route.methods...)
+		r.HandleFunc(route.path, s.methodNotAllowed(strings.Join(append(route.methods, http.MethodOptions), ", ")))
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, v8err.New(v8err.NotFound, "Not Found"))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		s.writeError(w, r, v8err.New(v8err.MethodNotAllowed, "Method Not Allowed"))
 	})
 	s.router = r
 	return s
@@ -97,6 +106,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.CORS.apply(w.Header(), r)
 	s.router.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), projectKey{}, p)))
+}
+
+func (s *Server) methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, v8err.New(v8err.MethodNotAllowed, "Method Not Allowed"))
+	}
 }
 
 func firstSegment(path string) string {

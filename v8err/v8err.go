@@ -20,6 +20,8 @@ const (
 	Unprocessable    Code = 12
 	Maintenance      Code = 21
 	ItemNotFound     Code = 203
+	// ForbiddenUpdate is v8's ForbiddenCollectionUpdateException.
+	ForbiddenUpdate Code = 302
 )
 
 // Error is a failure with a public v8 code and message. Err, when set, is the

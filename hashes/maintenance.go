@@ -1,0 +1,108 @@
+package hashes
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// RotateAll gives every file with an id above afterID a new hash, in id
+// order, batch files per transaction. After each committed batch it calls
+// progress with the running count and the batch's last id, so an
+// interrupted run can resume with that id as afterID. It returns how many
+// files were rotated.
+func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progress func(done int, lastID int64)) (int, error) {
+	taken := map[string]bool{}
+	var existing []string
+	if err := s.db.SelectContext(ctx, &existing, "SELECT LOWER(private_hash) FROM directus_files WHERE private_hash IS NOT NULL"); err != nil {
+		return 0, fmt.Errorf("read hashes: %w", err)
+	}
+	for _, h := range existing {
+		taken[h] = true
+	}
+	done := 0
+	for {
+		var ids []int64
+		if err := s.db.SelectContext(ctx, &ids, "SELECT id FROM directus_files WHERE id > ? ORDER BY id LIMIT ?", afterID, batch); err != nil {
+			return done, fmt.Errorf("list files: %w", err)
+		}
+		if len(ids) == 0 {
+			return done, nil
+		}
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			for _, id := range ids {
+				h, err := NewHash()
+				for err == nil && taken[h] {
+					h, err = NewHash()
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "UPDATE directus_files SET private_hash = ? WHERE id = ?", h, id); err != nil {
+					return fmt.Errorf("update file %d: %w", id, err)
+				}
+				taken[h] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		done += len(ids)
+		afterID = ids[len(ids)-1]
+		if progress != nil {
+			progress(done, afterID)
+		}
+	}
+}
+
+// lookupIndexes are the optional indexes of spec Q30: non-unique, because v8
+// never made hashes or download names unique.
+var lookupIndexes = []struct{ name, column string }{
+	{"idx_files_private_hash", "private_hash"},
+	{"idx_files_filename_download", "filename_download"},
+}
+
+// EnsureIndexes adds the optional lookup indexes on directus_files that are
+// missing — an index on the column under any name counts — and returns one
+// line per index saying what it did.
+func (s *Store) EnsureIndexes(ctx context.Context) ([]string, error) {
+	var report []string
+	for _, ix := range lookupIndexes {
+		existing, err := s.indexOn(ctx, ix.column)
+		if err != nil {
+			return report, err
+		}
+		if existing != "" {
+			report = append(report, fmt.Sprintf("directus_files.%s: already indexed (%s), nothing to do", ix.column, existing))
+			continue
+		}
+		if _, err := s.db.ExecContext(ctx, "CREATE INDEX "+ix.name+" ON directus_files ("+ix.column+")"); err != nil {
+			return report, fmt.Errorf("create index %s: %w", ix.name, err)
+		}
+		report = append(report, fmt.Sprintf("directus_files.%s: created index %s", ix.column, ix.name))
+	}
+	return report, nil
+}
+
+// indexOn returns the name of an index whose first column is column, or "".
+func (s *Store) indexOn(ctx context.Context, column string) (string, error) {
+	var names []string
+	var err error
+	if strings.HasPrefix(s.db.DriverName(), "sqlite") {
+		err = s.db.SelectContext(ctx, &names,
+			"SELECT il.name FROM pragma_index_list('directus_files') il JOIN pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = ?", column)
+	} else {
+		err = s.db.SelectContext(ctx, &names,
+			"SELECT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'directus_files' AND column_name = ? AND seq_in_index = 1", column)
+	}
+	if err != nil {
+		return "", fmt.Errorf("list indexes: %w", err)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}
