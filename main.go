@@ -5,6 +5,8 @@
 //
 //	v8assets serve -config PATH
 //	v8assets check-config -config PATH
+//	v8assets rotate-hash -config PATH -project NAME (-file ID | -all [-from ID] [-batch N])
+//	v8assets index -config PATH -project NAME
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +44,8 @@ const usage = `usage: v8assets <command> [-config PATH]
 commands:
   serve          serve the configured projects
   check-config   validate the configuration and print it, passwords masked
+  rotate-hash    give a file (-file ID) or every file (-all) a new private hash
+  index          add the optional lookup indexes on directus_files
 
 The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
 `
@@ -67,6 +72,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defaultPath = "config.toml"
 	}
 	configPath := fs.String("config", defaultPath, "path to config.toml")
+	var project *string
+	if cmd == "rotate-hash" || cmd == "index" {
+		project = fs.String("project", "", "project name (required)")
+	}
+	var rot rotateFlags
+	if cmd == "rotate-hash" {
+		fs.Int64Var(&rot.file, "file", 0, "id of the file to rotate")
+		fs.BoolVar(&rot.all, "all", false, "rotate every file of the project")
+		fs.Int64Var(&rot.from, "from", 0, "with -all: start after this file id (to resume)")
+		fs.IntVar(&rot.batch, "batch", 500, "with -all: files per transaction")
+	}
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -75,10 +91,87 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, *configPath, stderr)
 	case "check-config":
 		return checkConfig(*configPath, stdout, stderr)
+	case "rotate-hash", "index":
+		store, closeDB, code := openProjectStore(ctx, *configPath, *project, stderr)
+		if store == nil {
+			return code
+		}
+		defer closeDB()
+		if cmd == "index" {
+			return index(ctx, store, stdout, stderr)
+		}
+		return rotate(ctx, store, rot, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+type rotateFlags struct {
+	file, from int64
+	all        bool
+	batch      int
+}
+
+// openProjectStore loads the config and opens one project's database. On
+// failure it returns a nil store and the exit code.
+func openProjectStore(ctx context.Context, path, project string, stderr io.Writer) (*hashes.Store, func(), int) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, 1
+	}
+	pc, ok := cfg.Projects[project]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
+		return nil, nil, 2
+	}
+	db, err := openDatabase(ctx, pc.Database)
+	if err != nil {
+		fmt.Fprintf(stderr, "project %s: %v\n", project, err)
+		return nil, nil, 1
+	}
+	return hashes.NewStore(db), func() { db.Close() }, 0
+}
+
+func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, stderr io.Writer) int {
+	switch {
+	case f.all == (f.file != 0):
+		fmt.Fprintln(stderr, "rotate-hash: give exactly one of -file ID and -all")
+		return 2
+	case f.all && f.batch < 1:
+		fmt.Fprintln(stderr, "rotate-hash: -batch must be at least 1")
+		return 2
+	case f.file != 0:
+		rec, err := store.Rotate(ctx, f.file)
+		if err != nil {
+			fmt.Fprintf(stderr, "rotate-hash: file %d: %v\n", f.file, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, rec.PrivateHash.String)
+		return 0
+	}
+	n, err := store.RotateAll(ctx, f.from, f.batch, func(done int, last int64) {
+		fmt.Fprintf(stderr, "rotated %d files, up to id %d (resume with -from %d)\n", done, last, last)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "rotate-hash: %v (%d files rotated before the error)\n", err, n)
+		return 1
+	}
+	fmt.Fprintf(stdout, "rotated %d files\n", n)
+	return 0
+}
+
+func index(ctx context.Context, store *hashes.Store, stdout, stderr io.Writer) int {
+	report, err := store.EnsureIndexes(ctx)
+	for _, line := range report {
+		fmt.Fprintln(stdout, line)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "index: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func checkConfig(path string, stdout, stderr io.Writer) int {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -123,17 +124,16 @@ func TestServeShippedDemo(t *testing.T) {
 	}
 }
 
-// serve against a real MariaDB database, configured the way an operator
-// would configure it.
-func TestServeMySQL(t *testing.T) {
-	th := fixture.NewThumper(t)
+// mysqlConfig writes a config.toml for the §12 fixture project the way an
+// operator would, reaching the fixture's MariaDB like the fixtures do.
+func mysqlConfig(t *testing.T, th *fixture.Thumper, addr string) string {
+	t.Helper()
 	admin := fixture.AdminConfig(t)
 	conn := fmt.Sprintf("socket = %q", admin.Addr)
 	if admin.Net == "tcp" {
 		host, port, _ := net.SplitHostPort(admin.Addr)
 		conn = fmt.Sprintf("host = %q\nport = %s", host, port)
 	}
-	addr := freeAddr(t)
 	path := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(path, []byte(fmt.Sprintf(`
 [server]
@@ -148,7 +148,15 @@ password = %q
 root = %q
 thumb_root = %q
 `, addr, th.DBName, admin.User, admin.Passwd, conn, th.Root, th.ThumbRoot)), 0o644)
-	base := startServe(t, path, addr)
+	return path
+}
+
+// serve against a real MariaDB database, configured the way an operator
+// would configure it.
+func TestServeMySQL(t *testing.T) {
+	th := fixture.NewThumper(t)
+	addr := freeAddr(t)
+	base := startServe(t, mysqlConfig(t, th, addr), addr)
 
 	res, body := get(t, base+"/thumper/assets/PNW7S9LQY68048G0")
 	if res.StatusCode != 200 || !bytes.Equal(body, fixture.AvatarJPEG()) {
@@ -157,5 +165,84 @@ thumb_root = %q
 	res, body = get(t, base+"/thumper/assets/doesnotexist")
 	if res.StatusCode != 404 || string(body) != `{"error":{"code":203,"message":"Item not found"}}` {
 		t.Fatalf("status %d body %s", res.StatusCode, body)
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+var generatedHash = regexp.MustCompile(`^[1-9a-z][0-9a-z]{15}$`)
+
+func TestRotateHashCommand(t *testing.T) {
+	th := fixture.NewThumper(t)
+	cfg := mysqlConfig(t, th, "127.0.0.1:0")
+	hashOf := func(id int) string {
+		var h string
+		if err := th.DB.Get(&h, "SELECT private_hash FROM directus_files WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	code, out, errOut := runCLI(t, "rotate-hash", "-config", cfg, "-project", "thumper", "-file", "1")
+	if code != 0 || !generatedHash.MatchString(strings.TrimSpace(out)) || hashOf(1) != strings.TrimSpace(out) {
+		t.Fatalf("-file 1: exit %d out %q err %q (stored %q)", code, out, errOut, hashOf(1))
+	}
+
+	before := map[int]string{}
+	for id := 1; id <= 6; id++ {
+		before[id] = hashOf(id)
+	}
+	code, out, errOut = runCLI(t, "rotate-hash", "-config", cfg, "-project", "thumper", "-all", "-batch", "4")
+	if code != 0 || out != "rotated 6 files\n" || strings.Count(errOut, "resume with -from") != 2 {
+		t.Fatalf("-all: exit %d out %q err %q", code, out, errOut)
+	}
+	seen := map[string]bool{}
+	for id := 1; id <= 6; id++ {
+		h := hashOf(id)
+		if h == before[id] || !generatedHash.MatchString(h) || seen[h] {
+			t.Errorf("file %d: %q (was %q)", id, h, before[id])
+		}
+		seen[h] = true
+	}
+	code, out, _ = runCLI(t, "rotate-hash", "-config", cfg, "-project", "thumper", "-all", "-from", "4")
+	if code != 0 || out != "rotated 2 files\n" || hashOf(4) == "" {
+		t.Errorf("resume: exit %d out %q", code, out)
+	}
+
+	for name, c := range map[string]struct {
+		args []string
+		code int
+	}{
+		"neither -file nor -all": {[]string{"-project", "thumper"}, 2},
+		"both":                   {[]string{"-project", "thumper", "-file", "1", "-all"}, 2},
+		"unknown project":        {[]string{"-project", "nope", "-file", "1"}, 2},
+		"missing file":           {[]string{"-project", "thumper", "-file", "999"}, 1},
+	} {
+		if code, _, errOut := runCLI(t, append([]string{"rotate-hash", "-config", cfg}, c.args...)...); code != c.code || errOut == "" {
+			t.Errorf("%s: exit %d (%q), want %d", name, code, errOut, c.code)
+		}
+	}
+}
+
+func TestIndexCommand(t *testing.T) {
+	th := fixture.NewThumper(t)
+	cfg := mysqlConfig(t, th, "127.0.0.1:0")
+	code, out, errOut := runCLI(t, "index", "-config", cfg, "-project", "thumper")
+	if code != 0 || strings.Count(out, "created index") != 2 {
+		t.Fatalf("first run: exit %d out %q err %q", code, out, errOut)
+	}
+	var n int
+	th.DB.Get(&n, "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'directus_files' AND index_name IN ('idx_files_private_hash', 'idx_files_filename_download') AND non_unique = 1")
+	if n != 2 {
+		t.Errorf("%d non-unique indexes, want 2", n)
+	}
+	code, out, _ = runCLI(t, "index", "-config", cfg, "-project", "thumper")
+	if code != 0 || strings.Count(out, "already indexed") != 2 || strings.Contains(out, "created") {
+		t.Errorf("second run is not a no-op: exit %d out %q", code, out)
 	}
 }

@@ -135,21 +135,21 @@ func TestAdminRefusals(t *testing.T) {
 		status       int
 		code         int
 	}{
-		"case 44: no token":          {"PATCH", "/thumper/files/1", nil, 401, 3},
-		"case 44: wrong token":       {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer wrong"}, 401, 3},
-		"token in another case":      {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer ADMINTOKEN"}, 401, 3},
-		"empty bearer":               {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer "}, 401, 3},
-		"basic auth is not a token":  {"PATCH", "/thumper/files/1", []string{"Authorization", "Basic YWRtaW46"}, 401, 3},
-		"case 45: editor":            {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer " + fixture.EditorToken}, 403, 302},
-		"suspended admin":            {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer suspendedadmin"}, 403, 302},
-		"no role":                    {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer noroletoken"}, 403, 302},
-		"rotate without token":       {"POST", "/thumper/files/1/rotate-hash", nil, 401, 3},
-		"rotate as editor":           {"POST", "/thumper/files/1/rotate-hash?access_token=" + fixture.EditorToken, nil, 403, 302},
-		"unknown project":            {"PATCH", "/nope/files/1", []string{"Authorization", adminAuth}, 401, 3},
-		"GET on files":               {"GET", "/thumper/files/1", []string{"Authorization", adminAuth}, 405, 6},
-		"no such file":               {"PATCH", "/thumper/files/999", []string{"Authorization", adminAuth}, 404, 203},
-		"id not a number":            {"PATCH", "/thumper/files/abc", []string{"Authorization", adminAuth}, 404, 203},
-		"rotate a missing file":      {"POST", "/thumper/files/999/rotate-hash", []string{"Authorization", adminAuth}, 404, 203},
+		"case 44: no token":         {"PATCH", "/thumper/files/1", nil, 401, 3},
+		"case 44: wrong token":      {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer wrong"}, 401, 3},
+		"token in another case":     {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer ADMINTOKEN"}, 401, 3},
+		"empty bearer":              {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer "}, 401, 3},
+		"basic auth is not a token": {"PATCH", "/thumper/files/1", []string{"Authorization", "Basic YWRtaW46"}, 401, 3},
+		"case 45: editor":           {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer " + fixture.EditorToken}, 403, 302},
+		"suspended admin":           {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer suspendedadmin"}, 403, 302},
+		"no role":                   {"PATCH", "/thumper/files/1", []string{"Authorization", "Bearer noroletoken"}, 403, 302},
+		"rotate without token":      {"POST", "/thumper/files/1/rotate-hash", nil, 401, 3},
+		"rotate as editor":          {"POST", "/thumper/files/1/rotate-hash?access_token=" + fixture.EditorToken, nil, 403, 302},
+		"unknown project":           {"PATCH", "/nope/files/1", []string{"Authorization", adminAuth}, 401, 3},
+		"GET on files":              {"GET", "/thumper/files/1", []string{"Authorization", adminAuth}, 405, 6},
+		"no such file":              {"PATCH", "/thumper/files/999", []string{"Authorization", adminAuth}, 404, 203},
+		"id not a number":           {"PATCH", "/thumper/files/abc", []string{"Authorization", adminAuth}, 404, 203},
+		"rotate a missing file":     {"POST", "/thumper/files/999/rotate-hash", []string{"Authorization", adminAuth}, 404, 203},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
