@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,6 +37,27 @@ type ServerConfig struct {
 	GenerationQueue int `toml:"generation_queue"`
 	// GenerationTimeout bounds one generation.
 	GenerationTimeout Duration `toml:"generation_timeout"`
+	// MetricsListen is the address of the Prometheus listener; empty: off.
+	MetricsListen string `toml:"metrics_listen"`
+	// LogFormat is "json" or "text".
+	LogFormat string `toml:"log_format"`
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string `toml:"log_level"`
+	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// MaintenanceFile puts the server in v8's maintenance mode while it
+	// exists.
+	MaintenanceFile string `toml:"maintenance_file"`
+}
+
+// Level returns the slog level LogLevel names.
+func (s ServerConfig) Level() (slog.Level, error) {
+	var l slog.Level
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s.LogLevel))
+	}
+	return l, fmt.Errorf("unknown log level %q", s.LogLevel)
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
@@ -111,6 +133,8 @@ func DefaultConfig() *Config {
 		Server: ServerConfig{
 			Listen: "127.0.0.1:8080", GenerationQueue: 256,
 			GenerationTimeout: Duration{30 * time.Second},
+			LogFormat:         "json", LogLevel: "info",
+			ShutdownTimeout: Duration{30 * time.Second},
 		},
 		Projects: map[string]*ProjectConfig{},
 	}
@@ -306,6 +330,7 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	abs(&c.Server.MaintenanceFile)
 	for _, p := range c.Projects {
 		abs(&p.Database.Path)
 		abs(&p.Database.Seed)
@@ -331,6 +356,18 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.Server.GenerationTimeout.Duration <= 0 {
 		add("server.generation_timeout", "must be positive")
+	}
+	if c.Server.ShutdownTimeout.Duration <= 0 {
+		add("server.shutdown_timeout", "must be positive")
+	}
+	if c.Server.LogFormat != "json" && c.Server.LogFormat != "text" {
+		add("server.log_format", `must be "json" or "text", got %q`, c.Server.LogFormat)
+	}
+	if _, err := c.Server.Level(); err != nil {
+		add("server.log_level", `must be "debug", "info", "warn" or "error", got %q`, c.Server.LogLevel)
+	}
+	if c.Server.MetricsListen != "" && c.Server.MetricsListen == c.Server.Listen {
+		add("server.metrics_listen", "must differ from server.listen")
 	}
 	if len(c.Projects) == 0 {
 		add("projects", "at least one [projects.<name>] table is required")

@@ -7,12 +7,13 @@
 //	v8assets check-config -config PATH
 //	v8assets rotate-hash -config PATH -project NAME (-file ID | -all [-from ID] [-batch N])
 //	v8assets index -config PATH -project NAME
+//	v8assets purge -config PATH -project NAME [-file ID] [-dir DIR] [-dry-run]
+//	v8assets health -config PATH
 package main
 
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/metrics"
 	"github.com/v8assets/v8assets/middleware"
 	"github.com/v8assets/v8assets/storage"
 	"github.com/v8assets/v8assets/whitelist"
@@ -46,6 +48,8 @@ commands:
   check-config   validate the configuration and print it, passwords masked
   rotate-hash    give a file (-file ID) or every file (-all) a new private hash
   index          add the optional lookup indexes on directus_files
+  purge          delete generated thumbnails (all, -file ID's, -dir DIR's); -dry-run lists
+  health         exit 0 when the running server's /readyz answers 200, else 1
 
 The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
 `
@@ -73,8 +77,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	configPath := fs.String("config", defaultPath, "path to config.toml")
 	var project *string
-	if cmd == "rotate-hash" || cmd == "index" {
+	if cmd == "rotate-hash" || cmd == "index" || cmd == "purge" {
 		project = fs.String("project", "", "project name (required)")
+	}
+	var pf purgeFlags
+	if cmd == "purge" {
+		fs.Int64Var(&pf.file, "file", 0, "only the variants of this file id")
+		fs.StringVar(&pf.dir, "dir", "", "only this generated directory, e.g. w200,h200,fcrop,q80")
+		fs.BoolVar(&pf.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
 	}
 	var rot rotateFlags
 	if cmd == "rotate-hash" {
@@ -91,6 +101,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, *configPath, stderr)
 	case "check-config":
 		return checkConfig(*configPath, stdout, stderr)
+	case "health":
+		return health(*configPath, stdout, stderr)
+	case "purge":
+		return purge(ctx, *configPath, *project, pf, stdout, stderr)
 	case "rotate-hash", "index":
 		store, closeDB, code := openProjectStore(ctx, *configPath, *project, stderr)
 		if store == nil {
@@ -105,6 +119,89 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+type purgeFlags struct {
+	file   int64
+	dir    string
+	dryRun bool
+}
+
+// purge deletes generated variants of one project (spec §5.2 layout).
+func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stderr io.Writer) int {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	pc, ok := cfg.Projects[project]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
+		return 2
+	}
+	thumbs, err := storage.NewLocal(pc.Storage.ThumbRoot)
+	if err != nil {
+		fmt.Fprintf(stderr, "purge: storage.thumb_root: %v\n", err)
+		return 1
+	}
+	filter := generator.PurgeFilter{Dir: f.dir}
+	if f.file != 0 {
+		store, closeDB, code := openProjectStore(ctx, path, project, stderr)
+		if store == nil {
+			return code
+		}
+		file, err := store.FileByID(ctx, f.file)
+		closeDB()
+		if err != nil {
+			fmt.Fprintf(stderr, "purge: file %d: %v\n", f.file, err)
+			return 1
+		}
+		filter.Source = file.FilenameDisk
+	}
+	names, err := generator.Purge(thumbs, filter, f.dryRun)
+	verb := "deleted"
+	if f.dryRun {
+		verb = "would delete"
+	}
+	for _, name := range names {
+		fmt.Fprintf(stdout, "%s %s\n", verb, name)
+	}
+	fmt.Fprintf(stdout, "%s %d files\n", verb, len(names))
+	if err != nil {
+		fmt.Fprintf(stderr, "purge: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// health asks the running server's /readyz, for container health checks.
+func health(path string, stdout, stderr io.Writer) int {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "health: server.listen: %v\n", err)
+		return 1
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 5 * time.Second}
+	res, err := client.Get("http://" + net.JoinHostPort(host, port) + "/readyz")
+	if err != nil {
+		fmt.Fprintf(stderr, "health: %v\n", err)
+		return 1
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	fmt.Fprintln(stdout, string(body))
+	if res.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
 }
 
 type rotateFlags struct {
@@ -131,7 +228,7 @@ func openProjectStore(ctx context.Context, path, project string, stderr io.Write
 		fmt.Fprintf(stderr, "project %s: %v\n", project, err)
 		return nil, nil, 1
 	}
-	return hashes.NewStore(db), func() { db.Close() }, 0
+	return hashes.NewStore(db, nil), func() { db.Close() }, 0
 }
 
 func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, stderr io.Writer) int {
@@ -188,57 +285,99 @@ func checkConfig(path string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// HTTP timeouts: headers must arrive promptly, bodies are small (admin
+// PATCH), responses may be large originals going to slow clients.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	writeTimeout      = 10 * time.Minute
+	idleTimeout       = 2 * time.Minute
+)
+
+func newLogger(sc ServerConfig, w io.Writer) *slog.Logger {
+	level, _ := sc.Level()
+	opts := &slog.HandlerOptions{Level: level}
+	if sc.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
 func serve(ctx context.Context, path string, stderr io.Writer) int {
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	projects, closeAll, err := openProjects(ctx, cfg, logger)
+	logger := newLogger(cfg.Server, stderr)
+	mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+	gen := generator.New(generator.Options{
+		Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
+		Timeout: cfg.Server.GenerationTimeout.Duration,
+	})
+	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.Running()) })
+	projects, closeAll, err := openProjects(ctx, cfg, logger, m)
 	if err != nil {
 		logger.Error("open projects", "err", err)
 		return 1
 	}
 	defer closeAll()
 
-	srv := &http.Server{
-		Addr: cfg.Server.Listen,
-		Handler: middleware.New(projects, generator.New(generator.Options{
-			Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
-			Timeout: cfg.Server.GenerationTimeout.Duration,
-		}), logger),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	handler := middleware.New(projects, middleware.Options{
+		Generator: gen, Metrics: m, Logger: logger, MaintenanceFile: cfg.Server.MaintenanceFile,
+	})
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	servers := []*http.Server{{
+		Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: errorLog,
+	}}
+	addrs := []string{cfg.Server.Listen}
+	if cfg.Server.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: errorLog})
+		addrs = append(addrs, cfg.Server.MetricsListen)
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		logger.Error("listen", "addr", cfg.Server.Listen, "err", err)
-		return 1
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		ln, err := net.Listen("tcp", addrs[i])
+		if err != nil {
+			logger.Error("listen", "addr", addrs[i], "err", err)
+			return 1
+		}
+		go func() { errc <- srv.Serve(ln) }()
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "projects", cfg.ProjectNames())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", cfg.Server.Listen, "metrics", cfg.Server.MetricsListen, "projects", cfg.ProjectNames())
 	select {
 	case err := <-errc:
 		logger.Error("serve", "err", err)
 		return 1
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+
+	// Readiness turns 503 first, then in-flight requests and generations get
+	// shutdown_timeout to finish; generations still running after it are
+	// abandoned at their next step, leaving no file behind.
+	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String())
+	handler.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Duration)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("shutdown", "err", err)
-		return 1
+	if err := servers[0].Shutdown(shutdownCtx); err != nil {
+		logger.Warn("requests still running at the shutdown timeout", "err", err)
 	}
+	if err := gen.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("thumbnail generations abandoned at the shutdown timeout", "err", err)
+	}
+	for _, srv := range servers[1:] {
+		srv.Close()
+	}
+	logger.Info("stopped")
 	return 0
 }
 
 // openProjects opens every project's database and storage. The returned
 // function closes the databases.
-func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger) ([]*middleware.Project, func(), error) {
+func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metrics.Metrics) ([]*middleware.Project, func(), error) {
 	var dbs []*sqlx.DB
 	closeAll := func() {
 		for _, db := range dbs {
@@ -270,8 +409,10 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger) ([]*mid
 			return nil, nil, fmt.Errorf("project %s: storage.thumb_root: %w", name, err)
 		}
 		projects = append(projects, &middleware.Project{
-			Name:      name,
-			Files:     hashes.NewStore(db),
+			Name: name,
+			Files: hashes.NewStore(db, func(query string, d time.Duration) {
+				m.Query(name, query, d)
+			}),
 			Originals: originals,
 			Thumbs:    thumbs,
 			Thumbnails: middleware.Thumbnails{

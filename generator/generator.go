@@ -68,15 +68,20 @@ type Result struct {
 	Info storage.Info
 	// Generated is true when this call wrote the file.
 	Generated bool
+	// Duration is how long the generation took, waiting excluded.
+	Duration time.Duration
 }
 
 // Generator produces thumbnails. It is safe for concurrent use.
 type Generator struct {
 	slots   chan struct{}
 	waiting atomic.Int64
+	running atomic.Int64
 	queue   int64
 	timeout time.Duration
 	group   singleflight.Group
+	base    context.Context
+	abandon context.CancelFunc
 }
 
 // New returns a Generator with opts, defaults filled in.
@@ -92,11 +97,38 @@ func New(opts Options) *Generator {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	return &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout}
+	base, abandon := context.WithCancel(context.Background())
+	return &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout,
+		base: base, abandon: abandon}
 }
 
 // Waiting returns how many generations are waiting for a slot.
 func (g *Generator) Waiting() int64 { return g.waiting.Load() }
+
+// Running returns how many generations are running or waiting.
+func (g *Generator) Running() int64 { return g.running.Load() }
+
+// Shutdown lets running generations finish until ctx is done, then abandons
+// the rest at their next step (nothing is written for them) and waits for
+// them to return. Generations asked for afterwards fail. It returns ctx's
+// error when generations had to be abandoned.
+func (g *Generator) Shutdown(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for g.running.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			g.abandon()
+			for g.running.Load() > 0 {
+				<-tick.C
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	g.abandon()
+	return nil
+}
 
 // Thumbnail returns the file job describes, generating it when it does not
 // exist yet, is empty, or is older than its original (spec §5.2, Q12); an
@@ -121,7 +153,9 @@ func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Lo
 	leader := false
 	ch := g.group.DoChan(thumbs.Dir()+"\x00"+job.Path, func() (any, error) {
 		leader = true
-		return g.generate(context.WithoutCancel(ctx), originals, thumbs, job)
+		// The generation belongs to every caller sharing it, so it runs
+		// under the generator's context, not the first caller's.
+		return g.generate(g.base, originals, thumbs, job)
 	})
 	select {
 	case r := <-ch:
@@ -145,10 +179,16 @@ func reusable(thumbs *storage.Local, path string, orig storage.Info) (storage.In
 }
 
 func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Local, job Job) (Result, error) {
+	g.running.Add(1)
+	defer g.running.Add(-1)
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("generator shut down: %w", err)
+	}
 	if err := g.acquire(ctx); err != nil {
 		return Result{}, err
 	}
 	defer func() { <-g.slots }()
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 
@@ -161,14 +201,15 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Loc
 		return Result{Info: info}, nil
 	}
 	var out bytes.Buffer
-	if err := Render(ctx, src, job, &out); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return Result{}, ErrTimeout
-		}
-		return Result{}, err
+	err = Render(ctx, src, job, &out)
+	if err == nil {
+		err = ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return Result{}, ErrTimeout
+	case err != nil:
+		return Result{}, err
 	}
 	info, err := thumbs.WriteAtomic(job.Path, func(w io.Writer) error {
 		_, err := w.Write(out.Bytes())
@@ -177,7 +218,7 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Loc
 	if err != nil {
 		return Result{}, fmt.Errorf("write thumbnail: %w", err)
 	}
-	return Result{Info: info, Generated: true}, nil
+	return Result{Info: info, Generated: true, Duration: time.Since(start)}, nil
 }
 
 // acquire takes a generation slot, waiting in the bounded queue if all are

@@ -43,6 +43,7 @@ func (s *Store) Admin(ctx context.Context, token string) (User, error) {
 	if token == "" {
 		return User{}, ErrUnauthorized
 	}
+	defer s.timed("token")()
 	var row struct {
 		ID     int64         `db:"id"`
 		Status string        `db:"status"`
@@ -120,6 +121,7 @@ func (c Change) Validate() error {
 // returns ErrNotFound when there is no such file and ErrHashTaken when the
 // hash is in use; c must be valid (Change.Validate).
 func (s *Store) Update(ctx context.Context, id int64, c Change) (Record, error) {
+	defer s.timed("update")()
 	var rec Record
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error

@@ -23,7 +23,7 @@ func BenchmarkFind(b *testing.B) {
 		}
 		fixture.Exec(b, db, "INSERT INTO directus_files (private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES "+strings.Join(values, ","))
 	}
-	s := hashes.NewStore(db)
+	s := hashes.NewStore(db, nil)
 	ctx := context.Background()
 	settings, err := s.Settings(ctx)
 	if err != nil {

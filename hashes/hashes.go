@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -30,12 +31,24 @@ type File struct {
 
 // Store reads one project's database. It is safe for concurrent use.
 type Store struct {
-	db *sqlx.DB
+	db      *sqlx.DB
+	observe func(query string, d time.Duration)
 }
 
 // NewStore returns a Store over db, which must hold v8's tables (schema.sql).
-func NewStore(db *sqlx.DB) *Store {
-	return &Store{db: db}
+// observe, when not nil, is told the duration of each query the request
+// path makes, named "settings", "find", "token" or "update".
+func NewStore(db *sqlx.DB, observe func(query string, d time.Duration)) *Store {
+	return &Store{db: db, observe: observe}
+}
+
+// timed starts timing a query; call the result when it is done.
+func (s *Store) timed(query string) func() {
+	if s.observe == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { s.observe(query, time.Since(start)) }
 }
 
 // DB returns the underlying handle.
@@ -75,6 +88,7 @@ func (s Settings) LookupColumn() string {
 // Settings reads the asset settings rows in one query. v8 read them on every
 // request, so an edit in the v8 app takes effect on the next request.
 func (s *Store) Settings(ctx context.Context) (Settings, error) {
+	defer s.timed("settings")()
 	rows, err := s.db.QueryContext(ctx,
 		"SELECT `key`, value FROM directus_settings WHERE `key` IN (?, ?, ?, ?) ORDER BY id",
 		KeyURLNaming, KeyCacheTTL, KeyWhitelist, KeyWhitelistSystem)
@@ -107,28 +121,27 @@ func (s *Store) Find(ctx context.Context, settings Settings, id string) (File, e
 	if strings.TrimRight(id, " ") == "" {
 		return File{}, ErrNotFound
 	}
+	defer s.timed("find")()
+	// The column name comes from a two-value switch, never from input.
+	return s.file(ctx, "WHERE "+settings.LookupColumn()+" = ? ORDER BY id LIMIT 1", id)
+}
+
+// file returns the first directus_files row matching where, or ErrNotFound.
+func (s *Store) file(ctx context.Context, where string, arg any) (File, error) {
 	var row struct {
 		ID               int64          `db:"id"`
 		FilenameDisk     string         `db:"filename_disk"`
 		FilenameDownload string         `db:"filename_download"`
 		Type             sql.NullString `db:"type"`
 	}
-	// The column name comes from a two-value switch, never from input.
-	query := "SELECT id, filename_disk, filename_download, type FROM directus_files WHERE " +
-		settings.LookupColumn() + " = ? ORDER BY id LIMIT 1"
-	err := s.db.GetContext(ctx, &row, query, id)
+	err := s.db.GetContext(ctx, &row, "SELECT id, filename_disk, filename_download, type FROM directus_files "+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}
 	if err != nil {
 		return File{}, fmt.Errorf("find file: %w", err)
 	}
-	return File{
-		ID:               row.ID,
-		FilenameDisk:     row.FilenameDisk,
-		FilenameDownload: row.FilenameDownload,
-		Type:             row.Type.String,
-	}, nil
+	return File{ID: row.ID, FilenameDisk: row.FilenameDisk, FilenameDownload: row.FilenameDownload, Type: row.Type.String}, nil
 }
 
 // Short returns the first four characters of a hash followed by "…", the
@@ -139,4 +152,9 @@ func Short(hash string) string {
 		return string(r) + "…"
 	}
 	return string(r[:4]) + "…"
+}
+
+// FileByID returns the file with primary key id, or ErrNotFound.
+func (s *Store) FileByID(ctx context.Context, id int64) (File, error) {
+	return s.file(ctx, "WHERE id = ?", id)
 }

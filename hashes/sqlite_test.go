@@ -26,7 +26,7 @@ func openSQLite(t *testing.T) *hashes.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return hashes.NewStore(db)
+	return hashes.NewStore(db, nil)
 }
 
 // The embedded database must answer lookups as MySQL's utf8_general_ci did.
@@ -95,7 +95,7 @@ func TestSQLiteLookups(t *testing.T) {
 func TestMySQLLookups(t *testing.T) {
 	db, _ := fixture.NewDatabase(t)
 	fixture.Exec(t, db, strings.TrimSuffix(seed, ";"))
-	s := hashes.NewStore(db)
+	s := hashes.NewStore(db, nil)
 	ctx := context.Background()
 	settings, err := s.Settings(ctx)
 	if err != nil {

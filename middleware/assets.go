@@ -19,6 +19,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	p := projectOf(r)
 	ctx := r.Context()
 	id := DecodeID(mux.Vars(r)["id"])
+	infoOf(r).asset = hashes.Short(id)
 	query := ParseQuery(r.URL.RawQuery)
 
 	settings, err := p.Files.Settings(ctx)

@@ -45,6 +45,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := v8err.As(err)
 	status := 0
 	if errors.Is(err, generator.ErrBusy) || errors.Is(err, generator.ErrTimeout) {
+		reason := "busy"
+		if errors.Is(err, generator.ErrTimeout) {
+			reason = "timeout"
+		}
+		s.metrics.Rejection(reason)
 		s.log.WarnContext(r.Context(), "thumbnail refused", "err", err)
 		e, status = v8err.New(v8err.Internal, "Server too busy"), http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "2")
@@ -57,10 +62,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "request refused", "path_template", routeTemplate(r), "err", err)
 	}
 	var body errorBody
+	codeLabel := "null"
 	if e.Code != v8err.Internal {
 		code := int(e.Code)
 		body.Error.Code = &code
+		codeLabel = strconv.Itoa(code)
 	}
+	s.metrics.Error(infoOf(r).project, codeLabel)
 	body.Error.Message = e.Message
 	h := w.Header()
 	for _, k := range []string{"Content-Disposition", "Cache-Control", "Etag", "Last-Modified"} {

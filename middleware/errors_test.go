@@ -12,7 +12,7 @@ import (
 )
 
 func TestWriteError(t *testing.T) {
-	s := New(nil, generator.New(generator.Options{}), slog.New(slog.DiscardHandler))
+	s := New(nil, Options{Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)})
 	cases := map[string]struct {
 		err        error
 		status     int

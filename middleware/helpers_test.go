@@ -55,7 +55,7 @@ func thumperProject(t testing.TB, th *fixture.Thumper) *middleware.Project {
 	}
 	return &middleware.Project{
 		Name:      "thumper",
-		Files:     hashes.NewStore(th.DB),
+		Files:     hashes.NewStore(th.DB, nil),
 		Originals: originals,
 		Thumbs:    thumbs,
 		Thumbnails: middleware.Thumbnails{
@@ -77,7 +77,7 @@ func newEnv(t *testing.T, edit ...func(*middleware.Project)) *env {
 		e(p)
 	}
 	logs := &logBuffer{}
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, generator.New(generator.Options{}), slog.New(slog.NewJSONHandler(logs, nil))))
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{Generator: generator.New(generator.Options{}), Logger: slog.New(slog.NewJSONHandler(logs, nil))}))
 	t.Cleanup(srv.Close)
 	return &env{Thumper: th, srv: srv, logs: logs}
 }

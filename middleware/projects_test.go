@@ -35,10 +35,10 @@ func TestTwoProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := &middleware.Project{
-		Name: "other-site_2", Files: hashes.NewStore(db), Originals: originals,
+		Name: "other-site_2", Files: hashes.NewStore(db, nil), Originals: originals,
 		CORS: middleware.CORS{Enabled: true, Origin: []string{"https://other.test"}},
 	}
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{thumper, other}, generator.New(generator.Options{}), slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{thumper, other}, middleware.Options{Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
 

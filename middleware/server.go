@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/metrics"
 	"github.com/v8assets/v8assets/storage"
 	"github.com/v8assets/v8assets/v8err"
 )
@@ -35,20 +37,37 @@ type Project struct {
 	rules rulesCache
 }
 
+// Options are the server-wide parts of a Server.
+type Options struct {
+	Generator *generator.Generator
+	// Metrics receives every request's measurements; nil makes a private set.
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// MaintenanceFile, when it exists, puts every request but the health
+	// checks into v8's maintenance answer (spec §1.5).
+	MaintenanceFile string
+}
+
 // Server answers v8 asset URLs for a set of projects.
 type Server struct {
-	projects map[string]*Project
-	router   *mux.Router
-	gen      *generator.Generator
-	log      *slog.Logger
+	projects        map[string]*Project
+	router          *mux.Router
+	gen             *generator.Generator
+	metrics         *metrics.Metrics
+	log             *slog.Logger
+	maintenanceFile string
+	draining        atomic.Bool
 }
 
 type projectKey struct{}
 
-// New returns a Server for the given projects that generates thumbnails
-// with gen and logs to logger.
-func New(projects []*Project, gen *generator.Generator, logger *slog.Logger) *Server {
-	s := &Server{projects: make(map[string]*Project, len(projects)), gen: gen, log: logger}
+// New returns a Server for the given projects.
+func New(projects []*Project, opts Options) *Server {
+	s := &Server{projects: make(map[string]*Project, len(projects)), gen: opts.Generator, metrics: opts.Metrics,
+		log: opts.Logger, maintenanceFile: opts.MaintenanceFile}
+	if s.metrics == nil {
+		s.metrics = metrics.New(func() float64 { return float64(s.gen.Waiting()) }, func() float64 { return float64(s.gen.Running()) })
+	}
 	for _, p := range projects {
 		s.projects[p.Name] = p
 	}
@@ -74,21 +93,51 @@ func New(projects []*Project, gen *generator.Generator, logger *slog.Logger) *Se
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, v8err.New(v8err.NotFound, "Not Found"))
 	})
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			infoOf(r).route = routeTemplate(r)
+			next.ServeHTTP(w, r)
+		})
+	})
 	s.router = r
 	return s
 }
 
-// ServeHTTP resolves the project from the first raw path segment, applies
-// its CORS policy (answering preflights before routing, as v8 did) and
-// routes the request. An unknown project is 401 code 3 (spec §1.3, Q32).
+// ServeHTTP answers the health checks, then v8's maintenance mode, then
+// resolves the project from the first raw path segment, applies its CORS
+// policy (answering preflights before routing, as v8 did) and routes the
+// request. An unknown project is 401 code 3 (spec §1.3, Q32). Every request
+// is logged and measured.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segment := firstSegment(r.URL.EscapedPath())
+	s.observe(w, r, s.dispatch)
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	info := infoOf(r)
+	path := r.URL.EscapedPath()
+	switch path {
+	case "/healthz", "/readyz":
+		info.health, info.route = true, path
+		if path == "/healthz" {
+			healthz(w, r)
+		} else {
+			s.readyz(w, r)
+		}
+		return
+	}
+	if s.maintenance() {
+		info.route = "maintenance"
+		s.writeError(w, r, errMaintenance)
+		return
+	}
+	segment := firstSegment(path)
 	if segment == "server" {
 		s.router.ServeHTTP(w, r)
 		return
 	}
 	p, ok := s.projects[segment]
 	if !ok {
+		info.project, info.route = "unknown", "unknown project"
 		// No project config: v8's fallback app had CORS forced on with its
 		// defaults.
 		cors := DefaultCORS()
@@ -100,7 +149,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, v8err.New(v8err.Unauthorized, "Unauthorized request"))
 		return
 	}
+	info.project = p.Name
 	if p.CORS.Enabled && r.Method == http.MethodOptions {
+		info.route = "preflight"
 		p.CORS.preflight(w, r)
 		return
 	}

@@ -73,7 +73,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Proje
 		s.writeError(w, r, err)
 		return
 	}
-	_, err = s.gen.Thumbnail(ctx, p.Originals, p.Thumbs, generator.Job{
+	res, err := s.gen.Thumbnail(ctx, p.Originals, p.Thumbs, generator.Job{
 		Source: file.FilenameDisk, Path: spec.Path(),
 		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
 		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
@@ -87,6 +87,11 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Proje
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	s.metrics.Thumbnail(p.Name, res.Generated, res.Duration)
+	infoOf(r).cache = "hit"
+	if res.Generated {
+		infoOf(r).cache = "generated"
 	}
 	obj, info, err := p.Thumbs.Open(spec.Path())
 	if err != nil {

@@ -194,3 +194,68 @@ func createTemp(root *os.Root, dir string) (string, *os.File, error) {
 	}
 	return "", nil, errors.New("no unused temporary name")
 }
+
+// CheckReadable returns an error unless the root is a directory this process
+// can list.
+func (l *Local) CheckReadable() error {
+	_, err := NewLocal(l.dir)
+	return err
+}
+
+// CheckWritable returns an error unless a file can be created (and is then
+// removed) in the root.
+func (l *Local) CheckWritable() error {
+	f, err := os.CreateTemp(l.dir, tempPrefix+"ready-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// List returns the names of the regular files below dir (a directory name
+// under the root, "." for all), in lexical order. Symbolic links are not
+// followed.
+func (l *Local) List(dir string) ([]string, error) {
+	if dir != "." {
+		if err := CheckName(dir); err != nil {
+			return nil, err
+		}
+	}
+	var names []string
+	err := fs.WalkDir(os.DirFS(l.dir), dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && name == dir {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			names = append(names, name)
+		}
+		return nil
+	})
+	return names, err
+}
+
+// Remove deletes the file name under the root, then its parent directories
+// up to the root as long as they are empty.
+func (l *Local) Remove(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(name); err != nil {
+		return classify(name, err)
+	}
+	for dir := filepath.Dir(name); dir != "."; dir = filepath.Dir(dir) {
+		if root.Remove(dir) != nil { // not empty: stop
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/v8assets/v8assets/storage"
+)
+
+// variantDir matches the directories v8 and v8assets generate into,
+// w<W>,h<H>,f<F>,q<Q>, including v8's odd spellings (w0200, ffoo).
+var variantDir = regexp.MustCompile(`^w[^,/]*,h[^,/]*,f[^,/]*,q[^,/]*$`)
+
+// PurgeFilter narrows a purge; zero fields mean "all".
+type PurgeFilter struct {
+	// Source is an original's filename_disk: only its variants, including
+	// those converted to another format.
+	Source string
+	// Dir is one variant directory, such as w200,h200,fcrop,q80.
+	Dir string
+}
+
+// Purge deletes generated variants under thumbs — files inside variant
+// directories only; anything else in the thumb root is never touched — and
+// returns their names. With dryRun it deletes nothing and returns what it
+// would delete.
+func Purge(thumbs *storage.Local, f PurgeFilter, dryRun bool) ([]string, error) {
+	if f.Dir != "" && !variantDir.MatchString(f.Dir) {
+		return nil, fmt.Errorf("%q is not a generated directory name (like w200,h200,fcrop,q80)", f.Dir)
+	}
+	start := "."
+	if f.Dir != "" {
+		start = f.Dir
+	}
+	names, err := thumbs.List(start)
+	if err != nil {
+		return nil, err
+	}
+	var matched []string
+	for _, name := range names {
+		dir, rest, ok := strings.Cut(name, "/")
+		if !ok || !variantDir.MatchString(dir) || (f.Source != "" && !isVariantOf(rest, f.Source)) {
+			continue
+		}
+		matched = append(matched, name)
+	}
+	if dryRun {
+		return matched, nil
+	}
+	for i, name := range matched {
+		if err := thumbs.Remove(name); err != nil {
+			return matched[:i], err
+		}
+	}
+	return matched, nil
+}
+
+// outputFormats are the extensions a converted variant may carry.
+var outputFormats = []string{"jpg", "jpeg", "png", "gif", "webp"}
+
+// isVariantOf reports whether a file inside a variant directory was made
+// from the original named source: the same name, or the same name with
+// another output format's extension.
+func isVariantOf(name, source string) bool {
+	if name == source {
+		return true
+	}
+	stem := strings.TrimSuffix(source, path.Ext(source))
+	for _, ext := range outputFormats {
+		if name == stem+"."+ext {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+// Package metrics owns what v8assets counts and how Prometheus reads it. It
+// exists apart from middleware so that the instruments are defined once,
+// with labels that can never carry a path or a hash (routes are templates,
+// projects are configured names), and so the HTTP code only reports events.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the server's instruments in their own registry.
+type Metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	bytes      *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	thumbnails *prometheus.CounterVec
+	generation *prometheus.HistogramVec
+	rejections *prometheus.CounterVec
+	dbQueries  *prometheus.HistogramVec
+	errorsByV8 *prometheus.CounterVec
+}
+
+// New returns a fresh set of instruments. queueDepth and inFlight are read
+// at scrape time (the generator's waiting and running generations).
+func New(queueDepth, inFlight func() float64) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "v8assets_requests_total", Help: "HTTP requests by project, route template and status.",
+		}, []string{"project", "route", "status"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "v8assets_response_bytes_total", Help: "Response body bytes by project and route template.",
+		}, []string{"project", "route"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "v8assets_request_duration_seconds", Help: "Time to answer a request, by project and route template.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"project", "route"}),
+		thumbnails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "v8assets_thumbnails_total", Help: "Thumbnail requests served from an existing file (hit) or by generating it (generated).",
+		}, []string{"project", "result"}),
+		generation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "v8assets_thumbnail_generation_seconds", Help: "Time to generate one thumbnail (decode, resize, encode, write).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"project"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "v8assets_generation_rejections_total", Help: "Thumbnail generations refused (busy: queue full) or abandoned (timeout).",
+		}, []string{"reason"}),
+		dbQueries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "v8assets_db_query_duration_seconds", Help: "Database query time by project and query.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"project", "query"}),
+		errorsByV8: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "v8assets_errors_total", Help: "Error responses by project and v8 error code (null for code-less errors).",
+		}, []string{"project", "code"}),
+	}
+	m.reg.MustRegister(m.requests, m.bytes, m.duration, m.thumbnails, m.generation, m.rejections, m.dbQueries, m.errorsByV8,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "v8assets_generation_queue_depth", Help: "Thumbnail generations waiting for a slot.",
+		}, queueDepth),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "v8assets_generations_in_flight", Help: "Thumbnail generations running now.",
+		}, inFlight),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Handler returns the Prometheus exposition handler.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Request records one answered request.
+func (m *Metrics) Request(project, route string, status int, bytes int64, d time.Duration) {
+	m.requests.WithLabelValues(project, route, strconv.Itoa(status)).Inc()
+	m.bytes.WithLabelValues(project, route).Add(float64(bytes))
+	m.duration.WithLabelValues(project, route).Observe(d.Seconds())
+}
+
+// Thumbnail records a thumbnail served from an existing file, or generated
+// in d.
+func (m *Metrics) Thumbnail(project string, generated bool, d time.Duration) {
+	if !generated {
+		m.thumbnails.WithLabelValues(project, "hit").Inc()
+		return
+	}
+	m.thumbnails.WithLabelValues(project, "generated").Inc()
+	m.generation.WithLabelValues(project).Observe(d.Seconds())
+}
+
+// Rejection records a generation refused or abandoned; reason is "busy" or
+// "timeout".
+func (m *Metrics) Rejection(reason string) { m.rejections.WithLabelValues(reason).Inc() }
+
+// Query records one database query of a project.
+func (m *Metrics) Query(project, query string, d time.Duration) {
+	m.dbQueries.WithLabelValues(project, query).Observe(d.Seconds())
+}
+
+// Error records an error response with its v8 code ("null" for none).
+func (m *Metrics) Error(project, code string) { m.errorsByV8.WithLabelValues(project, code).Inc() }

@@ -1,0 +1,101 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+// requestInfo is what a request's handlers learn about it, for the access
+// log line and the metrics. Nothing in it is a raw path or a full hash.
+type requestInfo struct {
+	id      string
+	project string // a configured project name, "unknown" or "-"
+	route   string // a route template
+	asset   string // the id's first characters (hashes.Short)
+	cache   string // "hit" or "generated" for thumbnails
+	health  bool
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *requestInfo {
+	info, _ := r.Context().Value(infoKey{}).(*requestInfo)
+	if info == nil {
+		return &requestInfo{}
+	}
+	return info
+}
+
+// recorder remembers the status and body size a handler sent.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if !rec.wrote {
+		rec.status, rec.wrote = code, true
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if !rec.wrote {
+		rec.status, rec.wrote = http.StatusOK, true
+	}
+	n, err := rec.ResponseWriter.Write(b)
+	rec.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+var saneRequestID = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
+
+// requestID returns the caller's X-Request-Id when it looks like one (a
+// proxy may have set it), else a new random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); saneRequestID.MatchString(id) {
+		return id
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// observe runs next for one request and then records it: one access log
+// line (debug level for health checks) and the request metrics.
+func (s *Server) observe(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
+	start := time.Now()
+	info := &requestInfo{id: requestID(r), project: "-", route: "unmatched"}
+	w.Header().Set("X-Request-Id", info.id)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	next(rec, r)
+	d := time.Since(start)
+	s.metrics.Request(info.project, info.route, rec.status, rec.bytes, d)
+	level := slog.LevelInfo
+	if info.health {
+		level = slog.LevelDebug
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", info.id), slog.String("project", info.project), slog.String("method", r.Method),
+		slog.String("route", info.route), slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+	}
+	if info.asset != "" {
+		attrs = append(attrs, slog.String("asset", info.asset))
+	}
+	if info.cache != "" {
+		attrs = append(attrs, slog.String("cache", info.cache))
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
