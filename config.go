@@ -201,7 +201,9 @@ func LoadConfig(path string) (*Config, error) {
 	md, err := toml.DecodeFile(path, &raw)
 	if err != nil {
 		var perr toml.ParseError
-		if errors.As(err, &perr) {
+		if errors.As(err, &perr) && perr.LastKey != "" {
+			cerr.Problems = append(cerr.Problems, Problem{perr.LastKey, fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message)})
+		} else if errors.As(err, &perr) {
 			cerr.Problems = append(cerr.Problems, Problem{"(syntax)", perr.Error()})
 		} else {
 			cerr.Problems = append(cerr.Problems, Problem{"(file)", err.Error()})

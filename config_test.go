@@ -61,7 +61,9 @@ func TestConfigDefaultsAndPaths(t *testing.T) {
 	if !p.CORS.Enabled || !slices.Equal(p.CORS.Origin, []string{"*"}) || len(p.CORS.Methods) != 6 || p.CORS.Credentials {
 		t.Errorf("cors defaults = %+v", p.CORS)
 	}
-	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.GenerationQueue != 256 || cfg.Server.GenerationTimeout.Duration != 30*time.Second {
+	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.GenerationQueue != 256 || cfg.Server.GenerationTimeout.Duration != 30*time.Second ||
+		cfg.Server.LogFormat != "json" || cfg.Server.LogLevel != "info" || cfg.Server.ShutdownTimeout.Duration != 30*time.Second ||
+		cfg.Server.MetricsListen != "" || cfg.Server.MaintenanceFile != "" {
 		t.Errorf("server defaults = %+v", cfg.Server)
 	}
 	if p.MaxDimension != 6000 || p.MaxSourcePixels != 50_000_000 || !p.AutoOrient || p.RequireWhitelist || p.CacheTTL != 0 {
@@ -74,6 +76,7 @@ func TestThumbnailKeys(t *testing.T) {
 [server]
 generation_timeout = "5s"
 max_generations = 3
+maintenance_file = "logs/maintenance"
 [projects.site]
 require_whitelist = true
 max_dimension = 2000
@@ -92,7 +95,8 @@ name = "directus"
 	if !p.RequireWhitelist || p.MaxDimension != 2000 || p.AutoOrient || p.MaxSourcePixels != 1_000_000 || p.CacheTTL != 3600 {
 		t.Errorf("project = %+v", *p)
 	}
-	if cfg.Server.GenerationTimeout.Duration != 5*time.Second || cfg.Server.MaxGenerations != 3 || cfg.Server.GenerationQueue != 7 {
+	if cfg.Server.GenerationTimeout.Duration != 5*time.Second || cfg.Server.MaxGenerations != 3 || cfg.Server.GenerationQueue != 7 ||
+		cfg.Server.MaintenanceFile != filepath.Join(filepath.Dir(path), "logs", "maintenance") {
 		t.Errorf("server = %+v", cfg.Server)
 	}
 	t.Setenv("V8ASSETS_SERVER_GENERATION_TIMEOUT", "soon")
@@ -126,6 +130,11 @@ func TestConfigErrors(t *testing.T) {
 		"empty listen":        {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
 		"syntax error":        {"[server\n", []string{"(syntax)"}},
 		"reserved name":       {"[projects.server.database]\nname = 'x'\n", []string{"projects.server: \"server\" is reserved"}},
+		"log format":          {"[server]\nlog_format = 'xml'\n" + minimal, []string{`server.log_format: must be "json" or "text"`}},
+		"log level":           {"[server]\nlog_level = 'loud'\n" + minimal, []string{"server.log_level: must be"}},
+		"shutdown timeout":    {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
+		"bad duration":        {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: line 2: not a duration (like "30s"): "soon"`}},
+		"metrics on listen":   {"[server]\nlisten = '127.0.0.1:1'\nmetrics_listen = '127.0.0.1:1'\n" + minimal, []string{"server.metrics_listen: must differ"}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}
