@@ -109,11 +109,27 @@ type DatabaseConfig struct {
 	Seed     string `toml:"seed"`
 }
 
-// StorageConfig is [projects.<name>.storage].
+// StorageConfig is [projects.<name>.storage], v8's storage block.
 type StorageConfig struct {
-	Adapter   string `toml:"adapter"`
+	// Adapter is "local" or "s3".
+	Adapter string `toml:"adapter"`
+	// Root and ThumbRoot are directories (local) or key prefixes (s3).
 	Root      string `toml:"root"`
 	ThumbRoot string `toml:"thumb_root"`
+	// The s3 keys, named as in v8.
+	Key      string         `toml:"key"`
+	Secret   string         `toml:"secret"`
+	Region   string         `toml:"region"`
+	Version  string         `toml:"version"`
+	Bucket   string         `toml:"bucket"`
+	Endpoint string         `toml:"endpoint"`
+	Options  StorageOptions `toml:"options"`
+}
+
+// StorageOptions is v8's storage.options, applied to every S3 write.
+type StorageOptions struct {
+	ACL          string `toml:"ACL"`
+	CacheControl string `toml:"CacheControl"`
 }
 
 // CORSConfig is [projects.<name>.cors], v8's cors block.
@@ -336,8 +352,10 @@ func (c *Config) resolvePaths(dir string) {
 	for _, p := range c.Projects {
 		abs(&p.Database.Path)
 		abs(&p.Database.Seed)
-		abs(&p.Storage.Root)
-		abs(&p.Storage.ThumbRoot)
+		if p.Storage.Adapter == "local" {
+			abs(&p.Storage.Root)
+			abs(&p.Storage.ThumbRoot)
+		}
 	}
 }
 
@@ -409,16 +427,25 @@ func (c *Config) Validate() []Problem {
 				add(key+".database.seed", "unreadable: %v", err)
 			}
 		}
-		if p.Storage.Adapter != "local" {
-			add(key+".storage.adapter", `must be "local", got %q`, p.Storage.Adapter)
-		}
-		if p.Storage.Root == "" {
-			add(key+".storage.root", "required")
-		} else if _, err := storage.NewLocal(p.Storage.Root); err != nil {
-			add(key+".storage.root", "unreadable: %v", err)
-		}
-		if p.Storage.ThumbRoot == "" {
-			add(key+".storage.thumb_root", "required")
+		switch st := p.Storage; st.Adapter {
+		case "local":
+			if st.Root == "" {
+				add(key+".storage.root", "required")
+			} else if _, err := storage.NewLocal(st.Root); err != nil {
+				add(key+".storage.root", "unreadable: %v", err)
+			}
+			if st.ThumbRoot == "" {
+				add(key+".storage.thumb_root", "required")
+			}
+		case "s3":
+			if st.Bucket == "" {
+				add(key+".storage.bucket", "required for the s3 adapter")
+			}
+			if st.Key != "" && st.Secret == "" {
+				add(key+".storage.secret", "required when storage.key is set")
+			}
+		default:
+			add(key+".storage.adapter", `must be "local" or "s3", got %q`, st.Adapter)
 		}
 		if p.CORS.MaxAge < 0 {
 			add(key+".cors.max_age", "must not be negative")
@@ -454,6 +481,9 @@ func (c *Config) Masked() *Config {
 		cp := *p
 		if cp.Database.Password != "" {
 			cp.Database.Password = "********"
+		}
+		if cp.Storage.Secret != "" {
+			cp.Storage.Secret = "********"
 		}
 		out.Projects[name] = &cp
 	}

@@ -139,9 +139,9 @@ func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stde
 		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
 		return 2
 	}
-	thumbs, err := storage.NewLocal(pc.Storage.ThumbRoot)
+	_, thumbs, err := openStorage(ctx, pc.Storage)
 	if err != nil {
-		fmt.Fprintf(stderr, "purge: storage.thumb_root: %v\n", err)
+		fmt.Fprintf(stderr, "purge: %v\n", err)
 		return 1
 	}
 	filter := generator.PurgeFilter{Dir: f.dir}
@@ -158,7 +158,7 @@ func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stde
 		}
 		filter.Source = file.FilenameDisk
 	}
-	names, err := generator.Purge(thumbs, filter, f.dryRun)
+	names, err := generator.Purge(ctx, thumbs, filter, f.dryRun)
 	verb := "deleted"
 	if f.dryRun {
 		verb = "would delete"
@@ -398,15 +398,10 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			logger.Warn("database not reachable yet; requests will fail until it is", "project", name, "err", err)
 		}
 		cancel()
-		originals, err := storage.NewLocal(pc.Storage.Root)
+		originals, thumbs, err := openStorage(ctx, pc.Storage)
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("project %s: storage.root: %w", name, err)
-		}
-		thumbs, err := storage.CreateLocal(pc.Storage.ThumbRoot)
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("project %s: storage.thumb_root: %w", name, err)
+			return nil, nil, fmt.Errorf("project %s: %w", name, err)
 		}
 		projects = append(projects, &middleware.Project{
 			Name: name,
@@ -433,6 +428,34 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 		})
 	}
 	return projects, closeAll, nil
+}
+
+// openStorage returns a project's originals and generated roots. A local
+// thumb root is created when missing, as v8 did.
+func openStorage(ctx context.Context, sc StorageConfig) (originals, thumbs storage.Store, err error) {
+	if sc.Adapter == "s3" {
+		cfg := storage.S3Config{Key: sc.Key, Secret: sc.Secret, Region: sc.Region, Bucket: sc.Bucket,
+			Endpoint: sc.Endpoint, Root: sc.Root, ACL: sc.Options.ACL, CacheControl: sc.Options.CacheControl}
+		o, err := storage.NewS3(ctx, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage: %w", err)
+		}
+		cfg.Root = sc.ThumbRoot
+		t, err := storage.NewS3(ctx, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage: %w", err)
+		}
+		return o, t, nil
+	}
+	o, err := storage.NewLocal(sc.Root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage.root: %w", err)
+	}
+	t, err := storage.CreateLocal(sc.ThumbRoot)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage.thumb_root: %w", err)
+	}
+	return o, t, nil
 }
 
 // openDatabase opens a project's database handle. A SQLite file that does not

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -137,21 +136,21 @@ func (g *Generator) Shutdown(ctx context.Context) error {
 // with code 12 for what v8 answered 422 (missing original, undecodable or
 // oversized image, bad quality, unsupported format); ErrBusy; ErrTimeout;
 // storage.ErrOutsideRoot for a source name that leaves the root.
-func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Local, job Job) (Result, error) {
-	orig, err := originals.Stat(job.Source)
+func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs storage.Store, job Job) (Result, error) {
+	orig, err := originals.Stat(ctx, job.Source)
 	if errors.Is(err, storage.ErrNotExist) {
 		return Result{}, v8err.Wrap(v8err.Unprocessable, job.Source+" does not exist.", err)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	if info, ok := reusable(thumbs, job.Path, orig); ok {
+	if info, fresh, _ := existing(ctx, thumbs, job.Path, orig); fresh {
 		return Result{Info: info}, nil
 	}
 	// Only the caller whose function runs sets leader; the channel receive
 	// orders that write before the read below.
 	leader := false
-	ch := g.group.DoChan(thumbs.Dir()+"\x00"+job.Path, func() (any, error) {
+	ch := g.group.DoChan(thumbs.String()+"\x00"+job.Path, func() (any, error) {
 		leader = true
 		// The generation belongs to every caller sharing it, so it runs
 		// under the generator's context, not the first caller's.
@@ -170,15 +169,17 @@ func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs *storage.Lo
 	}
 }
 
-func reusable(thumbs *storage.Local, path string, orig storage.Info) (storage.Info, bool) {
-	info, err := thumbs.Stat(path)
-	if err != nil || info.Size == 0 || info.ModTime.Before(orig.ModTime) {
-		return storage.Info{}, false
+// existing describes the file at path: whether there is one, and whether
+// it is fresh — not empty and not older than its original.
+func existing(ctx context.Context, thumbs storage.Store, path string, orig storage.Info) (info storage.Info, fresh, present bool) {
+	info, err := thumbs.Stat(ctx, path)
+	if err != nil {
+		return storage.Info{}, false, false
 	}
-	return info, true
+	return info, info.Size > 0 && !info.ModTime.Before(orig.ModTime), true
 }
 
-func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Local, job Job) (Result, error) {
+func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Store, job Job) (Result, error) {
 	g.running.Add(1)
 	defer g.running.Add(-1)
 	if err := ctx.Err(); err != nil {
@@ -192,12 +193,14 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Loc
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 
-	src, orig, err := readAll(originals, job.Source)
+	src, orig, err := readAll(ctx, originals, job.Source)
 	if err != nil {
 		return Result{}, err
 	}
-	// Another request may have finished this file while we waited.
-	if info, ok := reusable(thumbs, job.Path, orig); ok {
+	// Another request, or another instance, may have finished this file
+	// while we waited.
+	info, fresh, present := existing(ctx, thumbs, job.Path, orig)
+	if fresh {
 		return Result{Info: info}, nil
 	}
 	var out bytes.Buffer
@@ -211,10 +214,9 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs *storage.Loc
 	case err != nil:
 		return Result{}, err
 	}
-	info, err := thumbs.WriteAtomic(job.Path, func(w io.Writer) error {
-		_, err := w.Write(out.Bytes())
-		return err
-	})
+	// A stale or empty file is replaced; a new one is created only if no
+	// other instance created it meanwhile.
+	info, err = thumbs.Create(ctx, job.Path, out.Bytes(), present)
 	if err != nil {
 		return Result{}, fmt.Errorf("write thumbnail: %w", err)
 	}
@@ -242,8 +244,8 @@ func (g *Generator) acquire(ctx context.Context) error {
 	}
 }
 
-func readAll(originals *storage.Local, name string) ([]byte, storage.Info, error) {
-	f, info, err := originals.Open(name)
+func readAll(ctx context.Context, originals storage.Store, name string) ([]byte, storage.Info, error) {
+	f, info, err := originals.Open(ctx, name)
 	if errors.Is(err, storage.ErrNotExist) {
 		return nil, info, v8err.Wrap(v8err.Unprocessable, name+" does not exist.", err)
 	}

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"regexp"
@@ -26,7 +27,7 @@ type PurgeFilter struct {
 // directories only; anything else in the thumb root is never touched — and
 // returns their names. With dryRun it deletes nothing and returns what it
 // would delete.
-func Purge(thumbs *storage.Local, f PurgeFilter, dryRun bool) ([]string, error) {
+func Purge(ctx context.Context, thumbs storage.Store, f PurgeFilter, dryRun bool) ([]string, error) {
 	if f.Dir != "" && !variantDir.MatchString(f.Dir) {
 		return nil, fmt.Errorf("%q is not a generated directory name (like w200,h200,fcrop,q80)", f.Dir)
 	}
@@ -34,7 +35,7 @@ func Purge(thumbs *storage.Local, f PurgeFilter, dryRun bool) ([]string, error) 
 	if f.Dir != "" {
 		start = f.Dir
 	}
-	names, err := thumbs.List(start)
+	names, err := thumbs.List(ctx, start)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func Purge(thumbs *storage.Local, f PurgeFilter, dryRun bool) ([]string, error) 
 		return matched, nil
 	}
 	for i, name := range matched {
-		if err := thumbs.Remove(name); err != nil {
+		if err := thumbs.Remove(ctx, name); err != nil {
 			return matched[:i], err
 		}
 	}

@@ -36,7 +36,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		s.serveThumbnail(w, r, p, settings, file, req)
 		return
 	}
-	obj, info, err := p.Originals.Open(file.FilenameDisk)
+	obj, info, err := p.Originals.Open(ctx, file.FilenameDisk)
 	switch {
 	case errors.Is(err, storage.ErrOutsideRoot):
 		s.log.ErrorContext(ctx, "filename_disk escapes the originals root",
@@ -45,7 +45,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, storage.ErrNotExist):
 		s.log.ErrorContext(ctx, "original missing on disk",
-			"project", p.Name, "file_id", file.ID, "path", p.Originals.Dir()+"/"+file.FilenameDisk)
+			"project", p.Name, "file_id", file.ID, "root", p.Originals.String(), "filename_disk", file.FilenameDisk)
 		// v8 let Flysystem's exception through as a 500 with code null (Q20).
 		s.writeError(w, r, v8err.New(v8err.Internal, "File not found at path: "+file.FilenameDisk))
 		return

@@ -64,10 +64,10 @@ func (p *Project) ready(ctx context.Context) error {
 	if err := p.Files.DB().PingContext(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	if err := p.Originals.CheckReadable(); err != nil {
+	if err := p.Originals.Check(ctx, false); err != nil {
 		return fmt.Errorf("storage.root: %w", err)
 	}
-	if err := p.Thumbs.CheckWritable(); err != nil {
+	if err := p.Thumbs.Check(ctx, true); err != nil {
 		return fmt.Errorf("storage.thumb_root: %w", err)
 	}
 	return nil

@@ -25,9 +25,9 @@ type Project struct {
 	// Name is the first path segment of the project's URLs.
 	Name      string
 	Files     *hashes.Store
-	Originals *storage.Local
+	Originals storage.Store
 	// Thumbs is the generated root (v8's thumb_root).
-	Thumbs     *storage.Local
+	Thumbs     storage.Store
 	Thumbnails Thumbnails
 	CORS       CORS
 	// CacheTTL is the max-age in seconds sent when the project's database

@@ -93,7 +93,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Proje
 	if res.Generated {
 		infoOf(r).cache = "generated"
 	}
-	obj, info, err := p.Thumbs.Open(spec.Path())
+	obj, info, err := p.Thumbs.Open(ctx, spec.Path())
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -32,7 +33,7 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]error{"a.jpg": nil, "in": nil, "out": ErrOutsideRoot, "../secret": ErrOutsideRoot, "nope": ErrNotExist, "sub": ErrNotExist} {
-		f, info, err := l.Open(name)
+		f, info, err := l.Open(context.Background(), name)
 		if !errors.Is(err, want) || (want == nil && err != nil) {
 			t.Errorf("Open(%q) = %v, want %v", name, err, want)
 			continue
@@ -55,10 +56,8 @@ func TestWriteAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := l.WriteAtomic("w1,h1,fcrop,q1/x.jpg", func(w io.Writer) error {
-		_, err := w.Write([]byte("hello"))
-		return err
-	})
+	ctx := context.Background()
+	info, err := l.Create(ctx, "w1,h1,fcrop,q1/x.jpg", []byte("hello"), false)
 	if err != nil || info.Size != 5 {
 		t.Fatalf("WriteAtomic = %+v, %v", info, err)
 	}
@@ -69,18 +68,29 @@ func TestWriteAtomic(t *testing.T) {
 	if st.Mode().Perm() != 0o755 {
 		t.Errorf("directory mode %v", st.Mode().Perm())
 	}
-	boom := errors.New("encoder failed")
-	if _, err := l.WriteAtomic("w1,h1,fcrop,q1/y.jpg", func(w io.Writer) error {
-		w.Write([]byte("partial"))
-		return boom
-	}); !errors.Is(err, boom) {
-		t.Fatalf("err = %v", err)
+	if info, err := l.Create(ctx, "w1,h1,fcrop,q1/x.jpg", []byte("other"), false); err != nil || info.Size != 5 {
+		t.Errorf("create without replace: %+v %v", info, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
+		t.Errorf("create without replace overwrote: %q", b)
+	}
+	if _, err := l.Create(ctx, "w1,h1,fcrop,q1/x.jpg", []byte("replaced"), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "replaced" {
+		t.Errorf("replace: %q", b)
+	}
+	// A directory where the file should go makes the rename fail: nothing
+	// of the attempt may stay behind.
+	os.MkdirAll(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/dir.jpg/x"), 0o755)
+	if _, err := l.Create(ctx, "w1,h1,fcrop,q1/dir.jpg", []byte("partial"), true); err == nil {
+		t.Fatal("rename over a directory succeeded")
 	}
 	entries, _ := os.ReadDir(filepath.Join(l.Dir(), "w1,h1,fcrop,q1"))
-	if len(entries) != 1 || entries[0].Name() != "x.jpg" {
+	if len(entries) != 2 {
 		t.Errorf("failed write left %v", entries)
 	}
-	if _, err := l.WriteAtomic("../escape.jpg", func(io.Writer) error { return nil }); !errors.Is(err, ErrOutsideRoot) {
+	if _, err := l.Create(ctx, "../escape.jpg", nil, true); !errors.Is(err, ErrOutsideRoot) {
 		t.Errorf("escape: %v", err)
 	}
 }

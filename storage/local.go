@@ -1,0 +1,232 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Local is a storage root on the local filesystem.
+type Local struct {
+	dir string
+}
+
+// NewLocal returns the root at dir, which must be an existing, readable
+// directory.
+func NewLocal(dir string) (*Local, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return &Local{dir: dir}, nil
+}
+
+// CreateLocal returns the root at dir, creating it (0755) if it is missing,
+// as v8 created its roots on first use.
+func CreateLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return NewLocal(dir)
+}
+
+// Dir returns the root directory.
+func (l *Local) Dir() string { return l.dir }
+
+// String returns the root directory.
+func (l *Local) String() string { return l.dir }
+
+// Open opens the regular file name under the root for reading. It returns
+// ErrOutsideRoot for a name that would leave the root (symbolic links are
+// followed only while they stay inside it), and ErrNotExist when there is no
+// such regular file.
+func (l *Local) Open(_ context.Context, name string) (Object, Info, error) {
+	if err := CheckName(name); err != nil {
+		return nil, Info{}, err
+	}
+	f, err := os.OpenInRoot(l.dir, name)
+	if err != nil {
+		return nil, Info{}, classify(name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("stat %q: %w", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("%w: %q is not a regular file", ErrNotExist, name)
+	}
+	return f, Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+func classify(name string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %q", ErrNotExist, name)
+	// os.Root reports an escape only through this message (Go 1.24+).
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		return fmt.Errorf("%w: %q", ErrOutsideRoot, name)
+	}
+	return fmt.Errorf("open %q: %w", name, err)
+}
+
+// Stat describes the regular file name under the root, with the same
+// errors as Open.
+func (l *Local) Stat(ctx context.Context, name string) (Info, error) {
+	f, info, err := l.Open(ctx, name)
+	if err != nil {
+		return Info{}, err
+	}
+	f.Close()
+	return info, nil
+}
+
+// Create stores data as the file name under the root. Missing directories
+// are created (0755, as v8 did). The bytes go to a temporary file in the
+// target directory that is renamed into place only after they are written
+// and closed, so a reader never sees a partial file and a failure leaves
+// nothing behind. Without replace an existing file is kept.
+func (l *Local) Create(ctx context.Context, name string, data []byte, replace bool) (Info, error) {
+	if !replace {
+		if info, err := l.Stat(ctx, name); err == nil {
+			return info, nil
+		}
+	}
+	if err := CheckName(name); err != nil {
+		return Info{}, err
+	}
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return Info{}, err
+	}
+	defer root.Close()
+	dir := filepath.Dir(name)
+	if dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return Info{}, classify(name, err)
+		}
+	}
+	tmpName, f, err := createTemp(root, dir)
+	if err != nil {
+		return Info{}, classify(name, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			root.Remove(tmpName)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return Info{}, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return Info{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Info{}, err
+	}
+	if err := root.Rename(tmpName, name); err != nil {
+		return Info{}, classify(name, err)
+	}
+	committed = true
+	return Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// tempPrefix starts the name of every temporary file WriteAtomic creates.
+const tempPrefix = ".v8assets-tmp-"
+
+func createTemp(root *os.Root, dir string) (string, *os.File, error) {
+	for range 10000 {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		name := filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return name, f, err
+	}
+	return "", nil, errors.New("no unused temporary name")
+}
+
+// Check returns an error unless the root is a directory this process can
+// list and, with write, create a file in (the probe is removed).
+func (l *Local) Check(_ context.Context, write bool) error {
+	if _, err := NewLocal(l.dir); err != nil || !write {
+		return err
+	}
+	f, err := os.CreateTemp(l.dir, tempPrefix+"ready-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// List returns the names of the regular files below dir (a directory name
+// under the root, "." for all), in lexical order. Symbolic links are not
+// followed.
+func (l *Local) List(_ context.Context, dir string) ([]string, error) {
+	if dir != "." {
+		if err := CheckName(dir); err != nil {
+			return nil, err
+		}
+	}
+	var names []string
+	err := fs.WalkDir(os.DirFS(l.dir), dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && name == dir {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			names = append(names, name)
+		}
+		return nil
+	})
+	return names, err
+}
+
+// Remove deletes the file name under the root, then its parent directories
+// up to the root as long as they are empty.
+func (l *Local) Remove(_ context.Context, name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(name); err != nil {
+		return classify(name, err)
+	}
+	for dir := filepath.Dir(name); dir != "."; dir = filepath.Dir(dir) {
+		if root.Remove(dir) != nil { // not empty: stop
+			break
+		}
+	}
+	return nil
+}

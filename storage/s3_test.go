@@ -1,0 +1,128 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/v8assets/v8assets/internal/fixture"
+	"github.com/v8assets/v8assets/storage"
+)
+
+func newS3(t *testing.T, srv *fixture.S3Server, root string) *storage.S3 {
+	t.Helper()
+	s, err := storage.NewS3(context.Background(), storage.S3Config{
+		Key: srv.Key, Secret: srv.Secret, Bucket: srv.Bucket, Endpoint: srv.Endpoint, Root: root,
+		CacheControl: "max-age=60", ACL: "public-read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestS3Store(t *testing.T) {
+	srv := fixture.NewS3(t)
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	srv.Put(t, "uploads/thumper/originals/a.jpg", data)
+	o := newS3(t, srv, "/uploads/thumper/originals/")
+	if o.String() != "s3://uploads/uploads/thumper/originals/" {
+		t.Errorf("String = %q", o.String())
+	}
+	obj, info, err := o.Open(ctx, "a.jpg")
+	if err != nil || info.Size != int64(len(data)) || info.ModTime.IsZero() {
+		t.Fatalf("Open = %+v, %v", info, err)
+	}
+	defer obj.Close()
+	if _, err := obj.Seek(1234, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 10)
+	if _, err := io.ReadFull(obj, part); err != nil || !bytes.Equal(part, data[1234:1244]) {
+		t.Fatalf("ranged read %q, %v", part, err)
+	}
+	if end, _ := obj.Seek(0, io.SeekEnd); end != int64(len(data)) {
+		t.Errorf("size by seek = %d", end)
+	}
+	obj.Seek(0, io.SeekStart)
+	if all, err := io.ReadAll(obj); err != nil || !bytes.Equal(all, data) {
+		t.Fatalf("full read: %d bytes, %v", len(all), err)
+	}
+	for name, want := range map[string]error{"missing.jpg": storage.ErrNotExist, "../secret": storage.ErrOutsideRoot, "/abs": storage.ErrOutsideRoot} {
+		if _, _, err := o.Open(ctx, name); !errors.Is(err, want) {
+			t.Errorf("Open(%q) = %v, want %v", name, err, want)
+		}
+	}
+	if err := o.Check(ctx, false); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+
+	g := newS3(t, srv, "uploads/thumper/generated")
+	if _, err := g.Create(ctx, "w1,h1,fcrop,q1/a.jpg", []byte("first"), false); err != nil {
+		t.Fatal(err)
+	}
+	// Without replace the first write wins (If-None-Match: *).
+	if info, err := g.Create(ctx, "w1,h1,fcrop,q1/a.jpg", []byte("second!"), false); err != nil || info.Size != 5 {
+		t.Errorf("conditional create over an existing object: %+v %v", info, err)
+	}
+	if got := srv.Get(t, "uploads/thumper/generated/w1,h1,fcrop,q1/a.jpg"); string(got) != "first" {
+		t.Errorf("object = %q, want the first write", got)
+	}
+	if _, err := g.Create(ctx, "w1,h1,fcrop,q1/a.jpg", []byte("replaced"), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Get(t, "uploads/thumper/generated/w1,h1,fcrop,q1/a.jpg"); string(got) != "replaced" {
+		t.Errorf("object = %q after replace", got)
+	}
+	head, err := srv.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &srv.Bucket, Key: aws.String("uploads/thumper/generated/w1,h1,fcrop,q1/a.jpg")})
+	if err != nil || aws.ToString(head.CacheControl) != "max-age=60" || aws.ToString(head.ContentType) != "image/jpeg" {
+		t.Errorf("options.CacheControl / content type not applied: %v %v", head, err)
+	}
+	g.Create(ctx, "w2,h2,fcrop,q1/b.jpg", []byte("b"), false)
+	names, err := g.List(ctx, ".")
+	if err != nil || !slices.Equal(names, []string{"w1,h1,fcrop,q1/a.jpg", "w2,h2,fcrop,q1/b.jpg"}) {
+		t.Errorf("List = %v, %v", names, err)
+	}
+	if names, _ := g.List(ctx, "w2,h2,fcrop,q1"); !slices.Equal(names, []string{"w2,h2,fcrop,q1/b.jpg"}) {
+		t.Errorf("List(dir) = %v", names)
+	}
+	if err := g.Remove(ctx, "w2,h2,fcrop,q1/b.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Stat(ctx, "w2,h2,fcrop,q1/b.jpg"); !errors.Is(err, storage.ErrNotExist) {
+		t.Errorf("removed object: %v", err)
+	}
+}
+
+// Many concurrent conditional writers of one key: all succeed, one write
+// lands.
+func TestS3ConcurrentCreate(t *testing.T) {
+	srv := fixture.NewS3(t)
+	g := newS3(t, srv, "gen")
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = g.Create(context.Background(), "d/x.jpg", []byte{byte('a' + i)}, false)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if keys := srv.Keys(t, "gen/"); len(keys) != 1 {
+		t.Errorf("keys %v", keys)
+	}
+}
