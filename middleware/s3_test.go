@@ -129,4 +129,3 @@ func TestS3Thumbnails(t *testing.T) {
 		t.Errorf("generated objects %v", keys)
 	}
 }
-
