@@ -130,6 +130,9 @@ func TestConfigErrors(t *testing.T) {
 		"empty listen":        {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
 		"syntax error":        {"[server\n", []string{"(syntax)"}},
 		"reserved name":       {"[projects.server.database]\nname = 'x'\n", []string{"projects.server: \"server\" is reserved"}},
+		"s3 without bucket":   {minimal + "[projects.site.storage]\nadapter = 's3'\n", []string{"projects.site.storage.bucket: required for the s3 adapter"}},
+		"s3 key, no secret":   {minimal + "[projects.site.storage]\nadapter = 's3'\nbucket = 'b'\nkey = 'AKIA'\n", []string{"projects.site.storage.secret: required when storage.key is set"}},
+		"unknown s3 option":   {minimal + "[projects.site.storage.options]\nGrant = 'x'\n", []string{"projects.site.storage.options.Grant: unknown key"}},
 		"log format":          {"[server]\nlog_format = 'xml'\n" + minimal, []string{`server.log_format: must be "json" or "text"`}},
 		"log level":           {"[server]\nlog_level = 'loud'\n" + minimal, []string{"server.log_level: must be"}},
 		"shutdown timeout":    {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
@@ -186,12 +189,13 @@ root = "uploads/site/originals"
 }
 
 func TestCheckConfig(t *testing.T) {
-	path := writeConfig(t, minimal+"password = 'hunter2'\n")
+	path := writeConfig(t, minimal+"password = 'hunter2'\n[projects.site.storage]\nadapter = 's3'\nbucket = 'b'\nkey = 'AKIA'\nsecret = 's3cr3t'\nversion = 'latest'\nroot = '/prefix/'\n[projects.site.storage.options]\nACL = 'public-read'\n")
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"check-config", "-config", path}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if strings.Contains(out.String(), "hunter2") || !strings.Contains(out.String(), `password = "********"`) {
+	if strings.Contains(out.String(), "hunter2") || strings.Contains(out.String(), "s3cr3t") || !strings.Contains(out.String(), `password = "********"`) ||
+		!strings.Contains(out.String(), `secret = "********"`) || !strings.Contains(out.String(), `root = "/prefix/"`) {
 		t.Errorf("password not masked:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), `name = "directus"`) {

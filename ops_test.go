@@ -8,12 +8,79 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/v8assets/v8assets/internal/fixture"
 )
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// buildBinary builds v8assets once per test run and returns its path.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "v8assets-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "v8assets")
+		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v\n%s", buildErr, buildOut)
+	}
+	return binPath
+}
+
+// process is a v8assets serve process started for a test.
+type process struct {
+	cmd  *exec.Cmd
+	logs chan string
+}
+
+// startProcess runs the binary's serve with cfg and extra environment, and
+// waits until addr answers /readyz with 200.
+func startProcess(t *testing.T, cfg, addr string, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), "serve", "-config", cfg)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, logs: make(chan string, 1)}
+	go func() {
+		var b strings.Builder
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+		}
+		p.logs <- b.String()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("server did not become ready:\n%s", <-p.logs)
+		}
+	}
+}
 
 func TestHealthCommand(t *testing.T) {
 	th := fixture.NewThumper(t)
@@ -92,10 +159,6 @@ func TestPurgeCommand(t *testing.T) {
 // abandoned at the shutdown timeout, nothing is left in
 // the thumb root, and the process exits 0.
 func TestSIGTERMDuringGeneration(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "v8assets")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	th := fixture.NewThumper(t)
 	empty := "[]"
 	th.SetSetting(t, "asset_whitelist", &empty)
@@ -103,35 +166,10 @@ func TestSIGTERMDuringGeneration(t *testing.T) {
 	fixture.Exec(t, th.DB, "INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES (10, 'bigpng0000000001', 'big.png', 'big.png', 'image/png', 1, NOW())")
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	cfg := mysqlConfig(t, th, addr)
-	cmd := exec.Command(bin, "serve", "-config", cfg)
-	cmd.Env = append(os.Environ(), "V8ASSETS_SERVER_SHUTDOWN_TIMEOUT=100ms", "V8ASSETS_SERVER_METRICS_LISTEN="+metricsAddr,
+	p := startProcess(t, cfg, addr, "V8ASSETS_SERVER_SHUTDOWN_TIMEOUT=100ms", "V8ASSETS_SERVER_METRICS_LISTEN="+metricsAddr,
 		"V8ASSETS_SERVER_LOG_FORMAT=text")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
-		}
-		logs <- b.String()
-	}()
-	defer cmd.Process.Kill()
+	cmd := p.cmd
 	base := "http://" + addr
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if res, err := http.Get(base + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server did not become ready")
-		}
-	}
 	go func() {
 		if res, err := http.Get(base + "/thumper/assets/bigpng0000000001?w=5000&h=5000&f=crop&q=80"); err == nil {
 			io.Copy(io.Discard, res.Body)
@@ -154,7 +192,7 @@ func TestSIGTERMDuringGeneration(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
-	out := <-logs
+	out := <-p.logs
 	if err != nil {
 		t.Fatalf("exit: %v\n%s", err, out)
 	}

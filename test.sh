@@ -33,6 +33,13 @@ if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ]; the
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev libwebp-dev >/dev/null
 fi
 
+# The S3 tests start a real S3 server per test: versitygw, installed once
+# into $(go env GOPATH)/bin and reused by later runs on the same machine.
+if ! command -v versitygw >/dev/null && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+  echo "== installing versitygw"
+  go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/v8assets/v8assets/internal/fixture"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// s3Config turns a MariaDB config for the fixture into one whose storage is
+// the S3 server, under v8's default prefixes.
+func s3Config(t *testing.T, th *fixture.Thumper, srv *fixture.S3Server, addr string) string {
+	t.Helper()
+	path := mysqlConfig(t, th, addr)
+	b, _ := os.ReadFile(path)
+	cfg := string(b)
+	cfg = cfg[:strings.Index(cfg, "[projects.thumper.storage]")] + fmt.Sprintf(`[projects.thumper.storage]
+adapter = "s3"
+key = %q
+secret = %q
+bucket = %q
+endpoint = %q
+region = "us-east-1"
+root = "uploads/thumper/originals"
+thumb_root = "uploads/thumper/generated"
+[projects.thumper.storage.options]
+CacheControl = "max-age=31536000"
+`, srv.Key, srv.Secret, srv.Bucket, srv.Endpoint)
+	os.WriteFile(path, []byte(cfg), 0o644)
+	return path
+}
+
+// Two processes, one MariaDB, one bucket.
+func TestTwoInstancesShareS3(t *testing.T) {
+	th := fixture.NewThumper(t)
+	srv := fixture.NewS3(t)
+	entries, _ := os.ReadDir(th.Root)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(th.Root, e.Name()))
+		srv.Put(t, "uploads/thumper/originals/"+e.Name(), b)
+	}
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	cfg := s3Config(t, th, srv, addrA)
+	startProcess(t, cfg, addrA)
+	startProcess(t, cfg, addrB, "V8ASSETS_SERVER_LISTEN="+addrB)
+
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 50)
+	statuses := make([]int, 50)
+	for i := range 50 {
+		addr := addrA
+		if i%2 == 1 {
+			addr = addrB
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get("http://" + addr + "/thumper/assets/" + fixture.AvatarHash + "?key=directus-large-crop")
+			if err != nil {
+				return
+			}
+			defer res.Body.Close()
+			statuses[i] = res.StatusCode
+			bodies[i], _ = io.ReadAll(res.Body)
+		}()
+	}
+	wg.Wait()
+	for i := range 50 {
+		if statuses[i] != 200 || !bytes.Equal(bodies[i], bodies[0]) || len(bodies[0]) == 0 {
+			t.Fatalf("request %d: status %d, %d bytes (first %d)", i, statuses[i], len(bodies[i]), len(bodies[0]))
+		}
+	}
+	keys := srv.Keys(t, "uploads/thumper/generated/")
+	if len(keys) != 1 || keys[0] != "uploads/thumper/generated/w800,h600,fcrop,q80/"+fixture.AvatarDisk {
+		t.Fatalf("stored objects %v", keys)
+	}
+	if !bytes.Equal(srv.Get(t, keys[0]), bodies[0]) {
+		t.Errorf("stored object differs from what was served")
+	}
+
+	// A hash rotated through A is gone on B at the next request.
+	req, _ := http.NewRequest("POST", "http://"+addrA+"/thumper/files/1/rotate-hash", nil)
+	req.Header.Set("Authorization", "Bearer "+fixture.AdminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("rotate on A: %v %v", err, res)
+	}
+	var rotated struct {
+		Data struct {
+			PrivateHash string `json:"private_hash"`
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&rotated)
+	res.Body.Close()
+	res, err = http.Get("http://" + addrB + "/thumper/assets/" + fixture.AvatarHash)
+	if err != nil || res.StatusCode != 404 {
+		t.Fatalf("old hash on B: %v %v", err, res.StatusCode)
+	}
+	res.Body.Close()
+	res, err = http.Get("http://" + addrB + "/thumper/assets/" + rotated.Data.PrivateHash + "?key=directus-large-crop")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("new hash on B: %v %v", err, res)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Equal(b, bodies[0]) {
+		t.Errorf("new hash on B served other bytes")
+	}
+}
