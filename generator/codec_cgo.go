@@ -17,7 +17,6 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
-	"strings"
 	"unsafe"
 )
 
@@ -61,11 +60,15 @@ func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
 	rc := C.tjDecompress2(h, src, C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
 		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, C.TJFLAG_FASTDCT|C.TJFLAG_FASTUPSAMPLE)
 	if rc != 0 {
-		msg := C.GoString(C.tjGetErrorStr2(h))
-		// A warning still leaves a decoded image; only truncation, where
-		// the rest of the picture is invented grey, counts as a failure.
-		if C.tjGetErrorCode(h) == C.TJERR_FATAL || strings.Contains(msg, "Premature end") {
-			return nil, fmt.Errorf("jpeg: %s", msg)
+		if C.tjGetErrorCode(h) == C.TJERR_FATAL {
+			return nil, fmt.Errorf("jpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
+		}
+		// A warning still leaves a decoded image, but it may be a truncated
+		// file whose missing part libjpeg invented. The warning's text is
+		// not reliable across threads, so image/jpeg arbitrates: it fails
+		// on truncation and accepts the harmless cases.
+		if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("jpeg: %w", err)
 		}
 	}
 	return img, nil
