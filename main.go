@@ -106,7 +106,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "purge":
 		return purge(ctx, *configPath, *project, pf, stdout, stderr)
 	case "rotate-hash", "index":
-		store, closeDB, code := openProjectStore(ctx, *configPath, *project, stderr)
+		pc, code := loadProject(*configPath, *project, stderr)
+		if pc == nil {
+			return code
+		}
+		store, closeDB, code := openProjectStore(ctx, pc, *project, stderr)
 		if store == nil {
 			return code
 		}
@@ -129,15 +133,9 @@ type purgeFlags struct {
 
 // purge deletes generated variants of one project (spec §5.2 layout).
 func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stderr io.Writer) int {
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	pc, ok := cfg.Projects[project]
-	if !ok {
-		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
-		return 2
+	pc, code := loadProject(path, project, stderr)
+	if pc == nil {
+		return code
 	}
 	_, thumbs, err := openStorage(ctx, pc.Storage)
 	if err != nil {
@@ -146,7 +144,7 @@ func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stde
 	}
 	filter := generator.PurgeFilter{Dir: f.dir}
 	if f.file != 0 {
-		store, closeDB, code := openProjectStore(ctx, path, project, stderr)
+		store, closeDB, code := openProjectStore(ctx, pc, project, stderr)
 		if store == nil {
 			return code
 		}
@@ -210,19 +208,25 @@ type rotateFlags struct {
 	batch      int
 }
 
-// openProjectStore loads the config and opens one project's database. On
-// failure it returns a nil store and the exit code.
-func openProjectStore(ctx context.Context, path, project string, stderr io.Writer) (*hashes.Store, func(), int) {
+// loadProject loads the config and returns one project's part. On failure
+// it returns nil and the exit code.
+func loadProject(path, project string, stderr io.Writer) (*ProjectConfig, int) {
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return nil, nil, 1
+		return nil, 1
 	}
 	pc, ok := cfg.Projects[project]
 	if !ok {
 		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
-		return nil, nil, 2
+		return nil, 2
 	}
+	return pc, 0
+}
+
+// openProjectStore opens one project's database. On failure it returns a
+// nil store and the exit code.
+func openProjectStore(ctx context.Context, pc *ProjectConfig, project string, stderr io.Writer) (*hashes.Store, func(), int) {
 	db, err := openDatabase(ctx, pc.Database)
 	if err != nil {
 		fmt.Fprintf(stderr, "project %s: %v\n", project, err)

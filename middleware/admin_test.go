@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,25 +13,6 @@ import (
 
 	"github.com/v8assets/v8assets/internal/fixture"
 )
-
-// send issues a request with a body and header pairs.
-func (e *env) send(t *testing.T, method, path, body string, header ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
-}
 
 type fileData struct {
 	ID               int64   `json:"id"`

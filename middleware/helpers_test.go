@@ -82,11 +82,21 @@ func newEnv(t *testing.T, edit ...func(*middleware.Project)) *env {
 	return &env{Thumper: th, srv: srv, logs: logs}
 }
 
-// do sends a request with optional header pairs and returns the response
-// with its body read.
+// do sends a request without a body, with optional header pairs, and
+// returns the response with its body read.
 func (e *env) do(t *testing.T, method, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	return e.send(t, method, path, "", header...)
+}
+
+// send issues a request with a body and header pairs.
+func (e *env) send(t *testing.T, method, path, body string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +108,11 @@ func (e *env) do(t *testing.T, method, path string, header ...string) (*http.Res
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, body
+	return res, b
 }
 
 // wantV8Error checks a v8 JSON error: status, Content-Type and the parsed
