@@ -142,12 +142,30 @@ func TestReadinessChecksRootsAndDrain(t *testing.T) {
 		t.Errorf("missing root: %d %v", status, body)
 	}
 	os.Rename(e.Root+".moved", e.Root)
-	os.Chmod(e.ThumbRoot, 0o555)
-	defer os.Chmod(e.ThumbRoot, 0o755)
-	if os.Geteuid() != 0 { // root writes anywhere
-		if status, body := readyStatus(t, e); status != 503 {
-			t.Errorf("read-only thumb root: %d %v", status, body)
-		}
+	os.Rename(e.ThumbRoot, e.ThumbRoot+".moved")
+	os.WriteFile(e.ThumbRoot, []byte("not a directory"), 0o644)
+	status, body = readyStatus(t, e)
+	if projects, _ := body["projects"].(map[string]any); status != 503 || !strings.HasPrefix(projects["thumper"].(string), "storage.thumb_root: ") {
+		t.Errorf("unusable thumb root: %d %v", status, body)
+	}
+	os.Remove(e.ThumbRoot)
+	os.Rename(e.ThumbRoot+".moved", e.ThumbRoot)
+	if status, _ := readyStatus(t, e); status != 200 {
+		t.Fatalf("roots back: %d", status)
+	}
+
+	// Draining (SIGTERM) turns readiness off while requests still work.
+	p := thumperProject(t, e.Thumper)
+	s := middleware.New([]*middleware.Project{p}, middleware.Options{Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	d := &env{Thumper: e.Thumper, srv: srv, logs: &logBuffer{}}
+	s.Drain()
+	if status, body := readyStatus(t, d); status != 503 || body["status"] != "shutting down" {
+		t.Errorf("draining: %d %v", status, body)
+	}
+	if res, _ := d.do(t, "GET", avatar); res.StatusCode != 200 {
+		t.Errorf("asset while draining: %d", res.StatusCode)
 	}
 }
 
