@@ -147,7 +147,7 @@ func TestRenderMatchesReference(t *testing.T) {
 			if err != nil || !res.Generated {
 				t.Fatalf("Thumbnail: %+v %v", res, err)
 			}
-			out := decodeFile(t, filepath.Join(r.thumbs.Dir(), j.Path))
+			out := decodeFile(t, filepath.Join(r.thumbs.String(), j.Path))
 			src := srcs[c.source]
 			W, H := src.Bounds().Dx(), src.Bounds().Dy()
 			box, tw, th := CropBox(W, H, c.w, c.h), c.w, c.h
@@ -187,7 +187,7 @@ func TestUpscaleSmallPNGKeepsAlpha(t *testing.T) {
 		if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 			t.Fatal(err)
 		}
-		out := decodeFile(t, filepath.Join(r.thumbs.Dir(), j.Path))
+		out := decodeFile(t, filepath.Join(r.thumbs.String(), j.Path))
 		if out.Bounds().Dx() != c.w || out.Bounds().Dy() != c.h {
 			t.Errorf("contain=%v: size %v", c.contain, out.Bounds())
 		}
@@ -212,7 +212,7 @@ func TestEXIFOrientation(t *testing.T) {
 	if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 		t.Fatal(err)
 	}
-	out := decodeFile(t, filepath.Join(r.thumbs.Dir(), j.Path))
+	out := decodeFile(t, filepath.Join(r.thumbs.String(), j.Path))
 	if out.Bounds().Size() != image.Pt(300, 200) {
 		t.Fatalf("size = %v, want upright 300x200", out.Bounds().Size())
 	}
@@ -225,7 +225,7 @@ func TestEXIFOrientation(t *testing.T) {
 	if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 		t.Fatal(err)
 	}
-	if out := decodeFile(t, filepath.Join(r.thumbs.Dir(), j.Path)); out.Bounds().Size() != image.Pt(200, 300) {
+	if out := decodeFile(t, filepath.Join(r.thumbs.String(), j.Path)); out.Bounds().Size() != image.Pt(200, 300) {
 		t.Errorf("auto_orient=false size = %v, want v8's 200x300", out.Bounds().Size())
 	}
 }
@@ -274,7 +274,7 @@ func TestQualityZeroEncodesAt90(t *testing.T) {
 		if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := os.ReadFile(filepath.Join(r.thumbs.Dir(), j.Path))
+		b, _ := os.ReadFile(filepath.Join(r.thumbs.String(), j.Path))
 		i := bytes.Index(b, []byte{0xFF, 0xDB})
 		dqt[q] = b[i+5]
 	}
@@ -331,7 +331,7 @@ func TestFailuresLeaveNothing(t *testing.T) {
 		if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 			t.Fatal(err)
 		}
-		out := decodeFile(t, filepath.Join(r.thumbs.Dir(), j.Path))
+		out := decodeFile(t, filepath.Join(r.thumbs.String(), j.Path))
 		if out.Bounds().Size() != image.Pt(60, 40) {
 			t.Fatalf("size %v", out.Bounds())
 		}
@@ -341,7 +341,7 @@ func TestFailuresLeaveNothing(t *testing.T) {
 	})
 	// Only the CMYK thumbnail may exist; no temporary file anywhere.
 	var files []string
-	filepath.Walk(r.thumbs.Dir(), func(p string, info os.FileInfo, err error) error {
+	filepath.Walk(r.thumbs.String(), func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			files = append(files, p)
 		}
@@ -380,7 +380,7 @@ func TestGIFAndWebP(t *testing.T) {
 	if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(filepath.Join(r.thumbs.Dir(), j.Path))
+	b, _ := os.ReadFile(filepath.Join(r.thumbs.String(), j.Path))
 	all, err := gif.DecodeAll(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +417,7 @@ func TestGIFAndWebP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(filepath.Join(r.thumbs.Dir(), j.Path))
+	f, _ := os.Open(filepath.Join(r.thumbs.String(), j.Path))
 	defer f.Close()
 	img, err := webp.Decode(f)
 	if err != nil || img.Bounds().Size() != image.Pt(100, 100) {
@@ -448,7 +448,7 @@ func TestReuse(t *testing.T) {
 	r := newRoots(t, map[string][]byte{"a.jpg": fixture.JPEG(fixture.Photo(400, 300, 2), 90)})
 	g := New(Options{})
 	j := job("a.jpg", "jpg", 50, 50, false, 80)
-	path := filepath.Join(r.thumbs.Dir(), j.Path)
+	path := filepath.Join(r.thumbs.String(), j.Path)
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	planted := fixture.JPEG(fixture.Photo(10, 10, 1), 80)
 	os.WriteFile(path, planted, 0o644)
@@ -502,7 +502,7 @@ func TestConcurrentIdenticalRequests(t *testing.T) {
 	if failures != 0 || generated != 1 {
 		t.Fatalf("failures %d, generations %d; want 0 and 1", failures, generated)
 	}
-	entries, _ := os.ReadDir(filepath.Dir(filepath.Join(r.thumbs.Dir(), j.Path)))
+	entries, _ := os.ReadDir(filepath.Dir(filepath.Join(r.thumbs.String(), j.Path)))
 	if len(entries) != 1 {
 		t.Errorf("directory holds %d entries, want the one thumbnail", len(entries))
 	}
@@ -533,7 +533,7 @@ func TestBusyAndTimeout(t *testing.T) {
 	if _, err := slow.Thumbnail(context.Background(), r.originals, r.thumbs, j); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if _, err := os.Stat(filepath.Join(r.thumbs.Dir(), j.Path)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(r.thumbs.String(), j.Path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("timed-out generation left a file: %v", err)
 	}
 }

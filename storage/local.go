@@ -48,9 +48,6 @@ func CreateLocal(dir string) (*Local, error) {
 	return NewLocal(dir)
 }
 
-// Dir returns the root directory.
-func (l *Local) Dir() string { return l.dir }
-
 // String returns the root directory.
 func (l *Local) String() string { return l.dir }
 

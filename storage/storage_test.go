@@ -61,32 +61,32 @@ func TestWriteAtomic(t *testing.T) {
 	if err != nil || info.Size != 5 {
 		t.Fatalf("WriteAtomic = %+v, %v", info, err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
+	if b, _ := os.ReadFile(filepath.Join(l.String(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
 		t.Errorf("content %q", b)
 	}
-	st, _ := os.Stat(filepath.Join(l.Dir(), "w1,h1,fcrop,q1"))
+	st, _ := os.Stat(filepath.Join(l.String(), "w1,h1,fcrop,q1"))
 	if st.Mode().Perm() != 0o755 {
 		t.Errorf("directory mode %v", st.Mode().Perm())
 	}
 	if info, err := l.Create(ctx, "w1,h1,fcrop,q1/x.jpg", []byte("other"), false); err != nil || info.Size != 5 {
 		t.Errorf("create without replace: %+v %v", info, err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
+	if b, _ := os.ReadFile(filepath.Join(l.String(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "hello" {
 		t.Errorf("create without replace overwrote: %q", b)
 	}
 	if _, err := l.Create(ctx, "w1,h1,fcrop,q1/x.jpg", []byte("replaced"), true); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "replaced" {
+	if b, _ := os.ReadFile(filepath.Join(l.String(), "w1,h1,fcrop,q1/x.jpg")); string(b) != "replaced" {
 		t.Errorf("replace: %q", b)
 	}
 	// A directory where the file should go makes the rename fail: nothing
 	// of the attempt may stay behind.
-	os.MkdirAll(filepath.Join(l.Dir(), "w1,h1,fcrop,q1/dir.jpg/x"), 0o755)
+	os.MkdirAll(filepath.Join(l.String(), "w1,h1,fcrop,q1/dir.jpg/x"), 0o755)
 	if _, err := l.Create(ctx, "w1,h1,fcrop,q1/dir.jpg", []byte("partial"), true); err == nil {
 		t.Fatal("rename over a directory succeeded")
 	}
-	entries, _ := os.ReadDir(filepath.Join(l.Dir(), "w1,h1,fcrop,q1"))
+	entries, _ := os.ReadDir(filepath.Join(l.String(), "w1,h1,fcrop,q1"))
 	if len(entries) != 2 {
 		t.Errorf("failed write left %v", entries)
 	}
