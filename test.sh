@@ -26,11 +26,12 @@ if ! mariadb_up; then
   mariadb_up || { echo "MariaDB did not start" >&2; exit 1; }
 fi
 
-# C libraries of the native codec path (generator/codec_cgo.go).
-if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ]; then
-  echo "== installing libturbojpeg0-dev libwebp-dev"
+# A C compiler (cgo, the race detector) and the C libraries of the native
+# codec path (generator/codec_cgo.go).
+if ! command -v gcc >/dev/null || [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ]; then
+  echo "== installing gcc libturbojpeg0-dev libwebp-dev"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev libwebp-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libturbojpeg0-dev libwebp-dev >/dev/null
 fi
 
 # The S3 tests start a real S3 server per test: versitygw, installed once

@@ -32,8 +32,9 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	a := assetRequest{project: p, settings: settings, file: file, download: query.Has("download")}
 	if req := thumbnailRequest(query, file.FilenameDisk); req.Wants() {
-		s.serveThumbnail(w, r, p, settings, file, req)
+		s.serveThumbnail(w, r, a, req)
 		return
 	}
 	obj, info, err := p.Originals.Open(ctx, file.FilenameDisk)
@@ -62,16 +63,25 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", file.Type)
-	s.serveFile(w, r, p, settings, file, obj, info)
+	s.serveFile(w, r, a, obj, info)
+}
+
+// assetRequest is what serving one asset URL has established: the project,
+// its settings, the file the id names, and whether ?download was asked.
+type assetRequest struct {
+	project  *Project
+	settings hashes.Settings
+	file     hashes.File
+	download bool
 }
 
 // serveFile sends an original or a thumbnail whose Content-Type is already
 // set: the disposition names the original's download name, then
 // http.ServeContent owns Range, HEAD, 304 and 416.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *Project, settings hashes.Settings, file hashes.File, obj storage.Object, info storage.Info) {
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetRequest, obj storage.Object, info storage.Info) {
 	h := w.Header()
-	h.Set("Content-Disposition", contentDisposition(ParseQuery(r.URL.RawQuery).Has("download"), file.FilenameDownload))
-	if cc := cacheControl(settings, p.CacheTTL); cc != "" {
+	h.Set("Content-Disposition", contentDisposition(a.download, a.file.FilenameDownload))
+	if cc := cacheControl(a.settings, a.project.CacheTTL); cc != "" {
 		h.Set("Cache-Control", cc)
 	}
 	h.Set("Etag", etag(info))

@@ -66,9 +66,9 @@ var contentTypes = map[string]string{
 
 // serveThumbnail answers thumbnail mode (spec §4, §5): resolve the spec,
 // generate or reuse the file, serve it. HEAD generates too (Q34).
-func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Project, settings hashes.Settings, file hashes.File, req whitelist.Request) {
-	ctx := r.Context()
-	spec, err := p.rules.get(settings, s.log, p.Name).Resolve(req, p.Thumbnails.Limits)
+func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetRequest, req whitelist.Request) {
+	ctx, p, file := r.Context(), a.project, a.file
+	spec, err := p.rules.get(a.settings, s.log, p.Name).Resolve(req, p.Thumbnails.Limits)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -101,5 +101,5 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, p *Proje
 	defer obj.Close()
 	h := w.Header()
 	h.Set("Content-Type", contentTypes[spec.Format])
-	s.serveFile(w, r, p, settings, file, obj, info)
+	s.serveFile(w, r, a, obj, info)
 }
