@@ -1,0 +1,183 @@
+package main
+
+// The operator commands besides serve: check-config, rotate-hash, index,
+// purge and health.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/v8assets/v8assets/generator"
+	"github.com/v8assets/v8assets/hashes"
+)
+
+type purgeFlags struct {
+	file   int64
+	dir    string
+	dryRun bool
+}
+
+// purge deletes generated variants of one project (spec §5.2 layout).
+func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stderr io.Writer) int {
+	pc, code := loadProject(path, project, stderr)
+	if pc == nil {
+		return code
+	}
+	_, thumbs, err := openStorage(ctx, pc.Storage)
+	if err != nil {
+		fmt.Fprintf(stderr, "purge: %v\n", err)
+		return 1
+	}
+	filter := generator.PurgeFilter{Dir: f.dir}
+	if f.file != 0 {
+		store, closeDB, code := openProjectStore(ctx, pc, project, stderr)
+		if store == nil {
+			return code
+		}
+		file, err := store.FileByID(ctx, f.file)
+		closeDB()
+		if err != nil {
+			fmt.Fprintf(stderr, "purge: file %d: %v\n", f.file, err)
+			return 1
+		}
+		filter.Source = file.FilenameDisk
+	}
+	names, err := generator.Purge(ctx, thumbs, filter, f.dryRun)
+	verb := "deleted"
+	if f.dryRun {
+		verb = "would delete"
+	}
+	for _, name := range names {
+		fmt.Fprintf(stdout, "%s %s\n", verb, name)
+	}
+	fmt.Fprintf(stdout, "%s %d files\n", verb, len(names))
+	if err != nil {
+		fmt.Fprintf(stderr, "purge: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// health asks the running server's /readyz, for container health checks.
+func health(path string, stdout, stderr io.Writer) int {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "health: server.listen: %v\n", err)
+		return 1
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 5 * time.Second}
+	res, err := client.Get("http://" + net.JoinHostPort(host, port) + "/readyz")
+	if err != nil {
+		fmt.Fprintf(stderr, "health: %v\n", err)
+		return 1
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	fmt.Fprintln(stdout, string(body))
+	if res.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
+}
+
+type rotateFlags struct {
+	file, from int64
+	all        bool
+	batch      int
+}
+
+// loadProject loads the config and returns one project's part. On failure
+// it returns nil and the exit code.
+func loadProject(path, project string, stderr io.Writer) (*ProjectConfig, int) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, 1
+	}
+	pc, ok := cfg.Projects[project]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
+		return nil, 2
+	}
+	return pc, 0
+}
+
+// openProjectStore opens one project's database. On failure it returns a
+// nil store and the exit code.
+func openProjectStore(ctx context.Context, pc *ProjectConfig, project string, stderr io.Writer) (*hashes.Store, func(), int) {
+	db, err := openDatabase(ctx, pc.Database)
+	if err != nil {
+		fmt.Fprintf(stderr, "project %s: %v\n", project, err)
+		return nil, nil, 1
+	}
+	return hashes.NewStore(db, nil), func() { db.Close() }, 0
+}
+
+func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, stderr io.Writer) int {
+	switch {
+	case f.all == (f.file != 0):
+		fmt.Fprintln(stderr, "rotate-hash: give exactly one of -file ID and -all")
+		return 2
+	case f.all && f.batch < 1:
+		fmt.Fprintln(stderr, "rotate-hash: -batch must be at least 1")
+		return 2
+	case f.file != 0:
+		rec, err := store.Rotate(ctx, f.file)
+		if err != nil {
+			fmt.Fprintf(stderr, "rotate-hash: file %d: %v\n", f.file, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, rec.PrivateHash.String)
+		return 0
+	}
+	n, err := store.RotateAll(ctx, f.from, f.batch, func(done int, last int64) {
+		fmt.Fprintf(stderr, "rotated %d files, up to id %d (resume with -from %d)\n", done, last, last)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "rotate-hash: %v (%d files rotated before the error)\n", err, n)
+		return 1
+	}
+	fmt.Fprintf(stdout, "rotated %d files\n", n)
+	return 0
+}
+
+func index(ctx context.Context, store *hashes.Store, stdout, stderr io.Writer) int {
+	report, err := store.EnsureIndexes(ctx)
+	for _, line := range report {
+		fmt.Fprintln(stdout, line)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "index: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func checkConfig(path string, stdout, stderr io.Writer) int {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "# %s is valid; effective configuration:\n", path)
+	if err := toml.NewEncoder(stdout).Encode(cfg.Masked()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
