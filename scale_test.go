@@ -50,11 +50,7 @@ CacheControl = "max-age=31536000"
 func TestTwoInstancesShareS3(t *testing.T) {
 	th := fixture.NewThumper(t)
 	srv := fixture.NewS3(t)
-	entries, _ := os.ReadDir(th.Root)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(th.Root, e.Name()))
-		srv.Put(t, "uploads/thumper/originals/"+e.Name(), b)
-	}
+	srv.PutDir(t, th.Root, "uploads/thumper/originals/")
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	cfg := s3Config(t, th, srv, addrA)
 	startProcess(t, cfg, addrA)

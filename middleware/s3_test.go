@@ -6,8 +6,6 @@ import (
 	"image"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -23,11 +21,7 @@ func newS3Env(t *testing.T) (*env, *fixture.S3Server) {
 	t.Helper()
 	th := fixture.NewThumper(t)
 	srv := fixture.NewS3(t)
-	entries, _ := os.ReadDir(th.Root)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(th.Root, e.Name()))
-		srv.Put(t, "uploads/thumper/originals/"+e.Name(), b)
-	}
+	srv.PutDir(t, th.Root, "uploads/thumper/originals/")
 	store := func(root string) storage.Store {
 		s, err := storage.NewS3(context.Background(), storage.S3Config{
 			Key: srv.Key, Secret: srv.Secret, Bucket: srv.Bucket, Endpoint: srv.Endpoint, Root: root,
