@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -48,6 +50,32 @@ type ServerConfig struct {
 	// MaintenanceFile puts the server in v8's maintenance mode while it
 	// exists.
 	MaintenanceFile string `toml:"maintenance_file"`
+	// MinFreeSpace makes /readyz fail while a local thumb root has less
+	// free space; "0" disables the check.
+	MinFreeSpace Size `toml:"min_free_space"`
+	// AdminAuthFailures is how many failed admin authentications one client
+	// may make per minute before it gets 429.
+	AdminAuthFailures int `toml:"admin_auth_failures"`
+	// TrustedProxies are CIDR ranges of proxies whose X-Forwarded-For
+	// names the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// Prefixes returns TrustedProxies parsed; a bare address is a /32 or /128.
+func (s ServerConfig) Prefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(s.TrustedProxies))
+	for _, v := range s.TrustedProxies {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("not a CIDR range or address: %q", v)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Level returns the slog level LogLevel names.
@@ -75,6 +103,42 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText prints the duration as Go does ("30s").
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Size is a byte count written as an integer with an optional unit: "0",
+// "512", "256MiB", "2GiB", "100MB".
+type Size struct{ Bytes int64 }
+
+var sizeUnits = map[string]int64{
+	"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+}
+
+var sizePattern = regexp.MustCompile(`^\s*([0-9]+)\s*([A-Za-z]*)\s*$`)
+
+// UnmarshalText parses a size such as "256MiB".
+func (s *Size) UnmarshalText(b []byte) error {
+	m := sizePattern.FindStringSubmatch(string(b))
+	if m == nil {
+		return fmt.Errorf("not a size (like \"256MiB\"): %q", b)
+	}
+	unit, ok := sizeUnits[m[2]]
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if !ok || err != nil || n > math.MaxInt64/unit {
+		return fmt.Errorf("not a size (like \"256MiB\"): %q", b)
+	}
+	s.Bytes = n * unit
+	return nil
+}
+
+// MarshalText prints the size in the largest binary unit that divides it.
+func (s Size) MarshalText() ([]byte, error) {
+	for _, u := range []string{"TiB", "GiB", "MiB", "KiB"} {
+		if s.Bytes != 0 && s.Bytes%sizeUnits[u] == 0 {
+			return []byte(strconv.FormatInt(s.Bytes/sizeUnits[u], 10) + u), nil
+		}
+	}
+	return []byte(strconv.FormatInt(s.Bytes, 10)), nil
+}
 
 // ProjectConfig is one [projects.<name>] table. Its keys mirror v8's PHP
 // project config so operators can copy values across.
@@ -151,6 +215,7 @@ func DefaultConfig() *Config {
 			GenerationTimeout: Duration{30 * time.Second},
 			LogFormat:         "json", LogLevel: "info",
 			ShutdownTimeout: Duration{30 * time.Second},
+			MinFreeSpace:    Size{256 << 20}, AdminAuthFailures: 10, TrustedProxies: []string{},
 		},
 		Projects: map[string]*ProjectConfig{},
 	}
@@ -385,6 +450,12 @@ func (c *Config) Validate() []Problem {
 	}
 	if _, err := c.Server.Level(); err != nil {
 		add("server.log_level", `must be "debug", "info", "warn" or "error", got %q`, c.Server.LogLevel)
+	}
+	if c.Server.AdminAuthFailures < 1 {
+		add("server.admin_auth_failures", "must be at least 1")
+	}
+	if _, err := c.Server.Prefixes(); err != nil {
+		add("server.trusted_proxies", "%v", err)
 	}
 	if c.Server.MetricsListen != "" && c.Server.MetricsListen == c.Server.Listen {
 		add("server.metrics_listen", "must differ from server.listen")

@@ -161,9 +161,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	}
 	defer closeAll()
 
+	trusted, _ := cfg.Server.Prefixes() // validated by LoadConfig
 	handler := middleware.New(projects, middleware.Options{
 		Generator: gen, Metrics: m, Logger: logger, MaintenanceFile: cfg.Server.MaintenanceFile,
+		MinFreeSpace: cfg.Server.MinFreeSpace.Bytes, AdminAuthFailures: cfg.Server.AdminAuthFailures,
+		TrustedProxies: trusted,
 	})
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go sweepTemp(sweepCtx, projects, logger)
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{
 		Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
@@ -173,6 +179,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	if cfg.Server.MetricsListen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.Handler())
+		mux.Handle("GET /readyz", handler.ReadyDetails())
 		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: errorLog})
 		addrs = append(addrs, cfg.Server.MetricsListen)
 	}
@@ -211,6 +218,37 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// Temporary files older than tempMaxAge are what a killed process left
+// between writing and renaming; serve sweeps them at start and every
+// sweepInterval.
+const (
+	tempMaxAge    = 10 * time.Minute
+	sweepInterval = time.Hour
+)
+
+// sweepTemp removes stale temporary files from every project's thumb root
+// until ctx is done.
+func sweepTemp(ctx context.Context, projects []*middleware.Project, logger *slog.Logger) {
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	for {
+		for _, p := range projects {
+			removed, err := storage.SweepTemp(ctx, p.Thumbs, time.Now().Add(-tempMaxAge))
+			if len(removed) > 0 {
+				logger.Info("removed stale temporary files", "project", p.Name, "root", p.Thumbs.String(), "count", len(removed))
+			}
+			if err != nil && ctx.Err() == nil {
+				logger.Warn("sweeping temporary files", "project", p.Name, "root", p.Thumbs.String(), "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // openProjects opens every project's database and storage. The returned
@@ -313,7 +351,7 @@ func openDatabase(ctx context.Context, dc DatabaseConfig) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(64)
+	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxLifetime(5 * time.Minute)
 	return db, nil

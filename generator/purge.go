@@ -11,8 +11,9 @@ import (
 )
 
 // variantDir matches the directories v8 and v8assets generate into,
-// w<W>,h<H>,f<F>,q<Q>, including v8's odd spellings (w0200, ffoo).
-var variantDir = regexp.MustCompile(`^w[^,/]*,h[^,/]*,f[^,/]*,q[^,/]*$`)
+// w<W>,h<H>,f<F>,q<Q>, including v8's odd spellings (w0200, ffoo), and the
+// conversion directories w<W>,h<H>,f<F>,q<Q>,<format> (spec Q2).
+var variantDir = regexp.MustCompile(`^w[^,/]*,h[^,/]*,f[^,/]*,q[^,/]*(,[0-9a-z]+)?$`)
 
 // PurgeFilter narrows a purge; zero fields mean "all".
 type PurgeFilter struct {
@@ -63,7 +64,8 @@ var outputFormats = []string{"jpg", "jpeg", "png", "gif", "webp"}
 
 // isVariantOf reports whether a file inside a variant directory was made
 // from the original named source: the same name, or the same name with
-// another output format's extension.
+// another output format's extension — where conversions were written before
+// they got directories of their own (spec Q2), so purge removes those too.
 func isVariantOf(name, source string) bool {
 	if name == source {
 		return true

@@ -7,12 +7,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
 
 	"github.com/v8assets/v8assets/v8err"
 )
@@ -24,6 +28,9 @@ var (
 	// ErrHashTaken: another file already answers to the requested hash
 	// (compared as lookups compare, so case-insensitively on MySQL).
 	ErrHashTaken = v8err.New(v8err.InvalidRequest, "private_hash is already used by another file.")
+	// ErrBusyRow: concurrent writers kept the row locked through every
+	// retry.
+	ErrBusyRow = v8err.New(v8err.InvalidRequest, "The file is being changed by another request; try again.")
 )
 
 // User is the directus_users row a static token belongs to.
@@ -128,6 +135,15 @@ func (s *Store) Update(ctx context.Context, id int64, c Change) (Record, error) 
 		rec, err = update(ctx, tx, id, c)
 		return err
 	})
+	if retryable(err) {
+		// Every attempt lost a deadlock or a lock wait: other writers are
+		// racing for this row or hash. For a hash that is what "taken"
+		// means to the client; a rename is simply refused.
+		if c.PrivateHash != nil {
+			return Record{}, ErrHashTaken
+		}
+		return Record{}, ErrBusyRow
+	}
 	return rec, err
 }
 
@@ -222,7 +238,49 @@ func NewHash() (string, error) {
 	return string(out), nil
 }
 
+// txAttempts is how often inTx runs a transaction that failed with a
+// transient conflict (retryable) before giving up.
+const txAttempts = 5
+
+// inTx runs fn in a transaction and commits it. A transaction that fails
+// with a deadlock, a lock wait timeout or SQLite's busy/locked is rolled back
+// and run again, up to txAttempts times, after a short random pause; the
+// last error is returned.
 func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	var err error
+	for attempt := range txAttempts {
+		if attempt > 0 {
+			pause := time.Duration(1+mrand.IntN(10*attempt)) * time.Millisecond
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+		}
+		if err = s.tx(ctx, fn); !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// retryable reports whether err is a conflict that running the whole
+// transaction again can resolve: MySQL's deadlock (1213) or lock wait timeout
+// (1205), SQLite's SQLITE_BUSY or SQLITE_LOCKED (any extended code).
+func retryable(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff
+		return code == 5 || code == 6
+	}
+	return false
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -53,6 +54,9 @@ func (s *Store) timed(query string) func() {
 
 // DB returns the underlying handle.
 func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping returns an error unless the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Settings holds the directus_settings rows the asset route reads. A missing
 // row and a NULL value are both reported as absent.
@@ -115,15 +119,32 @@ func (s *Store) Settings(ctx context.Context) (Settings, error) {
 
 // Find returns the file whose lookup column (see Settings.LookupColumn)
 // equals id under the database's collation, lowest id first (spec Q28). It
-// returns ErrNotFound when no row matches, and for an id that is empty once
-// trailing spaces are ignored: no issued hash or download name is blank.
+// returns ErrNotFound when no row matches, and without a query for an id
+// that no issued hash or download name can be (Storable).
 func (s *Store) Find(ctx context.Context, settings Settings, id string) (File, error) {
-	if strings.TrimRight(id, " ") == "" {
+	if !Storable(id) {
 		return File{}, ErrNotFound
 	}
 	defer s.timed("find")()
 	// The column name comes from a two-value switch, never from input.
 	return s.file(ctx, "WHERE "+settings.LookupColumn()+" = ? ORDER BY id LIMIT 1", id)
+}
+
+// Storable reports whether id could be a value of v8's lookup columns: not
+// blank once trailing spaces are ignored, valid UTF-8, and no character
+// outside the Basic Multilingual Plane — MySQL's 3-byte utf8 columns can hold
+// neither, and comparing such an id with them fails with error 1267 (spec
+// Q42).
+func Storable(id string) bool {
+	if strings.TrimRight(id, " ") == "" || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r > 0xFFFF {
+			return false
+		}
+	}
+	return true
 }
 
 // file returns the first directus_files row matching where, or ErrNotFound.

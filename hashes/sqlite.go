@@ -99,8 +99,11 @@ func OpenSQLite(ctx context.Context, path, schema, seed string) (*sqlx.DB, error
 	return db, nil
 }
 
+// sqliteDSN opens the embedded database in WAL mode, so readers (serve)
+// never block a writer (a CLI rotation) and the other way round, with a busy
+// timeout for two writers at once.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(5000)"
+	return "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
 }
 
 func createSQLite(ctx context.Context, path, schema, seed string) error {

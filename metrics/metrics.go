@@ -25,6 +25,7 @@ type Metrics struct {
 	rejections *prometheus.CounterVec
 	dbQueries  *prometheus.HistogramVec
 	errorsByV8 *prometheus.CounterVec
+	panics     prometheus.Counter
 }
 
 // New returns a fresh set of instruments. queueDepth and inFlight are read
@@ -59,8 +60,11 @@ func New(queueDepth, inFlight func() float64) *Metrics {
 		errorsByV8: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "v8assets_errors_total", Help: "Error responses by project and v8 error code (null for code-less errors).",
 		}, []string{"project", "code"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "v8assets_panics_total", Help: "Handler panics turned into 500 answers (each is a bug).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.bytes, m.duration, m.thumbnails, m.generation, m.rejections, m.dbQueries, m.errorsByV8,
+	m.reg.MustRegister(m.requests, m.bytes, m.duration, m.thumbnails, m.generation, m.rejections, m.dbQueries, m.errorsByV8, m.panics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "v8assets_generation_queue_depth", Help: "Thumbnail generations waiting for a slot.",
 		}, queueDepth),
@@ -106,3 +110,6 @@ func (m *Metrics) Query(project, query string, d time.Duration) {
 
 // Error records an error response with its v8 code ("null" for none).
 func (m *Metrics) Error(project, code string) { m.errorsByV8.WithLabelValues(project, code).Inc() }
+
+// Panic records a handler panic that was turned into a 500.
+func (m *Metrics) Panic() { m.panics.Inc() }

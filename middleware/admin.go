@@ -3,12 +3,16 @@ package middleware
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -18,6 +22,9 @@ import (
 
 // maxAdminBody bounds a PATCH body; the two fields fit in far less.
 const maxAdminBody = 64 << 10
+
+// errTooManyFailures answers a client over admin_auth_failures (status 429).
+var errTooManyFailures = v8err.New(v8err.TooManyRequests, "Too many failed authentications. Try again later.")
 
 var bearer = regexp.MustCompile(`(?i)^Bearer\s+(.*)$`)
 
@@ -68,13 +75,24 @@ func (s *Server) rotateHash(w http.ResponseWriter, r *http.Request) {
 // by the URL, logs it (never the hash itself) and answers with the row.
 func (s *Server) adminWrite(w http.ResponseWriter, r *http.Request, write func(*Project, int64) (hashes.Record, []string, error)) {
 	p := projectOf(r)
+	client := clientAddr(r, s.trustedProxies)
+	if wait := s.authFailures.blocked(client, time.Now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.writeError(w, r, errTooManyFailures)
+		return
+	}
 	user, err := p.Files.Admin(r.Context(), accessToken(r))
+	if errors.Is(err, hashes.ErrUnauthorized) {
+		s.authFailures.fail(client, time.Now())
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
-	if err != nil || id < 1 {
+	raw := mux.Vars(r)["id"]
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 || strconv.FormatInt(id, 10) != raw {
+		// Only the canonical spelling names a file: "+1" and "01" do not.
 		s.writeError(w, r, hashes.ErrNotFound)
 		return
 	}
@@ -132,6 +150,10 @@ func parseChange(r *http.Request) (hashes.Change, []string, error) {
 		var v string
 		if err := json.Unmarshal(raw, &v); err != nil || bytes.Equal(raw, []byte("null")) {
 			return hashes.Change{}, nil, v8err.New(v8err.InvalidRequest, name+" must be a string.")
+		}
+		if !utf8.Valid(raw) {
+			// encoding/json would quietly turn the bad bytes into U+FFFD.
+			return hashes.Change{}, nil, v8err.New(v8err.InvalidRequest, name+" must be valid UTF-8.")
 		}
 		*target = &v
 		set = append(set, name)

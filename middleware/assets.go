@@ -20,6 +20,12 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := DecodeID(mux.Vars(r)["id"])
 	infoOf(r).asset = hashes.Short(id)
+	if !hashes.Storable(id) {
+		// No file can have this id, and MySQL would fail comparing it
+		// (spec Q42): answer without a query.
+		s.writeError(w, r, hashes.ErrNotFound)
+		return
+	}
 	query := ParseQuery(r.URL.RawQuery)
 
 	settings, err := p.Files.Settings(ctx)
@@ -85,7 +91,38 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetReques
 		h.Set("Cache-Control", cc)
 	}
 	h.Set("Etag", etag(info))
+	if rng := r.Header.Get("Range"); rng != "" {
+		r.Header.Set("Range", withoutEmptySuffixes(rng, info.Size))
+	}
 	http.ServeContent(w, r, "", info.ModTime, obj)
+}
+
+// withoutEmptySuffixes drops the suffix ranges of length zero ("-0") from a
+// Range header: http.ServeContent would answer them with a 206 and an invalid
+// Content-Range, but they can never be satisfied (RFC 9110 §14.1.1). When
+// nothing else is left, the result is a range that starts at size, which
+// ServeContent answers with 416 like any other unsatisfiable range.
+func withoutEmptySuffixes(header string, size int64) string {
+	specs, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return header
+	}
+	var kept []string
+	dropped := false
+	for spec := range strings.SplitSeq(specs, ",") {
+		if t := strings.TrimSpace(spec); strings.HasPrefix(t, "-") && strings.Trim(t[1:], "0") == "" && len(t) > 1 {
+			dropped = true
+			continue
+		}
+		kept = append(kept, spec)
+	}
+	switch {
+	case !dropped:
+		return header
+	case len(kept) == 0:
+		return "bytes=" + strconv.FormatInt(size, 10) + "-"
+	}
+	return "bytes=" + strings.Join(kept, ",")
 }
 
 // cacheControl returns v8's Cache-Control from the thumbnail_cache_ttl row

@@ -26,6 +26,10 @@ func statusOf(code v8err.Code) int {
 		return http.StatusServiceUnavailable
 	case v8err.ForbiddenUpdate:
 		return http.StatusForbidden
+	case v8err.TooManyRequests:
+		return http.StatusTooManyRequests
+	case v8err.Unavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -63,7 +67,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var body errorBody
 	codeLabel := "null"
-	if e.Code != v8err.Internal {
+	if !e.Code.Null() {
 		code := int(e.Code)
 		body.Error.Code = &code
 		codeLabel = strconv.Itoa(code)

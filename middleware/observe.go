@@ -79,7 +79,10 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next func(http.
 	w.Header().Set("X-Request-Id", info.id)
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-	next(rec, r)
+	func() {
+		defer s.recoverPanic(rec, r)
+		next(rec, r)
+	}()
 	d := time.Since(start)
 	s.metrics.Request(info.project, info.route, rec.status, rec.bytes, d)
 	level := slog.LevelInfo

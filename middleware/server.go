@@ -8,8 +8,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -46,6 +48,15 @@ type Options struct {
 	// MaintenanceFile, when it exists, puts every request but the health
 	// checks into v8's maintenance answer (spec §1.5).
 	MaintenanceFile string
+	// MinFreeSpace makes /readyz fail while a local thumb root's filesystem
+	// has fewer bytes free; 0 disables the check.
+	MinFreeSpace int64
+	// AdminAuthFailures is how many failed admin authentications one client
+	// may make in a minute before it gets 429; 0 means the default, 10.
+	AdminAuthFailures int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (the right-most address not in this list).
+	TrustedProxies []netip.Prefix
 }
 
 // Server answers v8 asset URLs for a set of projects.
@@ -57,6 +68,10 @@ type Server struct {
 	log             *slog.Logger
 	maintenanceFile string
 	draining        atomic.Bool
+	panics          panicLog
+	minFreeSpace    int64
+	authFailures    *failureLimiter
+	trustedProxies  []netip.Prefix
 }
 
 type projectKey struct{}
@@ -64,7 +79,8 @@ type projectKey struct{}
 // New returns a Server for the given projects.
 func New(projects []*Project, opts Options) *Server {
 	s := &Server{projects: make(map[string]*Project, len(projects)), gen: opts.Generator, metrics: opts.Metrics,
-		log: opts.Logger, maintenanceFile: opts.MaintenanceFile}
+		log: opts.Logger, maintenanceFile: opts.MaintenanceFile, minFreeSpace: opts.MinFreeSpace,
+		authFailures: newFailureLimiter(opts.AdminAuthFailures, time.Minute), trustedProxies: opts.TrustedProxies}
 	if s.metrics == nil {
 		s.metrics = metrics.New(func() float64 { return float64(s.gen.Waiting()) }, func() float64 { return float64(s.gen.Running()) })
 	}
@@ -132,7 +148,14 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	segment := firstSegment(path)
 	if segment == "server" {
-		s.router.ServeHTTP(w, r)
+		// "server" is reserved for v8's server routes; of those only ping
+		// is ours, anything else is v8's unknown route (spec Q43).
+		if path == "/server/ping" {
+			s.router.ServeHTTP(w, r)
+			return
+		}
+		info.route = "unmatched"
+		s.writeError(w, r, v8err.New(v8err.NotFound, "Not Found"))
 		return
 	}
 	p, ok := s.projects[segment]

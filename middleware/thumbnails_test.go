@@ -152,8 +152,8 @@ func TestThumbnailsWhitelistDisabled(t *testing.T) {
 		"case 36: png contain upscaled":  {"/thumper/assets/" + fixture.SmallHash + "?w=200&h=200&f=contain&q=80", "image/png", "w200,h200,fcontain,q80/small.png", 200, 100},
 		"case 37 / Q6: f=foo is a crop":  {avatar + "?w=200&h=200&f=foo&q=80", "image/jpeg", "w200,h200,fcrop,q80/" + fixture.AvatarDisk, 200, 200},
 		"case 38: q=0":                   {avatar + "?w=200&h=200&f=crop&q=0", "image/jpeg", "w200,h200,fcrop,q0/" + fixture.AvatarDisk, 200, 200},
-		"case 41 / Q2: format=png works": {avatar + "?w=200&h=200&f=crop&q=80&format=png", "image/png", "w200,h200,fcrop,q80/a88c3b72-ac58-5436-a4ec-b2858531333a.png", 200, 200},
-		"format=gif":                     {avatar + "?w=120&h=80&f=crop&q=80&format=gif", "image/gif", "w120,h80,fcrop,q80/a88c3b72-ac58-5436-a4ec-b2858531333a.gif", 120, 80},
+		"case 41 / Q2: format=png works": {avatar + "?w=200&h=200&f=crop&q=80&format=png", "image/png", "w200,h200,fcrop,q80,png/a88c3b72-ac58-5436-a4ec-b2858531333a.jpg", 200, 200},
+		"format=gif":                     {avatar + "?w=120&h=80&f=crop&q=80&format=gif", "image/gif", "w120,h80,fcrop,q80,gif/a88c3b72-ac58-5436-a4ec-b2858531333a.jpg", 120, 80},
 	}
 	for name, c := range ok {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Local is a storage root on the local filesystem.
@@ -112,6 +113,14 @@ func (l *Local) Create(ctx context.Context, name string, data []byte, replace bo
 		return Info{}, err
 	}
 	root, err := os.OpenRoot(l.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Someone deleted the root (a purge by hand, a cleaned volume):
+		// recreate it rather than fail every write until an operator
+		// notices.
+		if err = os.MkdirAll(l.dir, 0o755); err == nil {
+			root, err = os.OpenRoot(l.dir)
+		}
+	}
 	if err != nil {
 		return Info{}, err
 	}
@@ -150,14 +159,15 @@ func (l *Local) Create(ctx context.Context, name string, data []byte, replace bo
 	return Info{Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
-// tempPrefix starts the name of every temporary file WriteAtomic creates.
-const tempPrefix = ".v8assets-tmp-"
+// TempPrefix starts the name of every temporary file Create writes before
+// renaming it into place; SweepTemp removes those a crash left behind.
+const TempPrefix = ".v8assets-tmp-"
 
 func createTemp(root *os.Root, dir string) (string, *os.File, error) {
 	for range 10000 {
 		var rnd [6]byte
 		rand.Read(rnd[:])
-		name := filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
+		name := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:]))
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -173,7 +183,7 @@ func (l *Local) Check(_ context.Context, write bool) error {
 	if _, err := NewLocal(l.dir); err != nil || !write {
 		return err
 	}
-	f, err := os.CreateTemp(l.dir, tempPrefix+"ready-*")
+	f, err := os.CreateTemp(l.dir, TempPrefix+"ready-*")
 	if err != nil {
 		return err
 	}
@@ -226,4 +236,14 @@ func (l *Local) Remove(_ context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// FreeSpace returns the bytes available to this process on the root's
+// filesystem.
+func (l *Local) FreeSpace() (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
 }

@@ -24,6 +24,19 @@ const (
 	ForbiddenUpdate Code = 302
 )
 
+// Conditions v8 had no code for. Like Internal they render as "code":null;
+// they are distinct so that the renderer can send their own status.
+const (
+	// TooManyRequests: a client is refused for a while (admin brute-force
+	// brake).
+	TooManyRequests Code = -1
+	// Unavailable: a dependency (the database) does not answer.
+	Unavailable Code = -2
+)
+
+// Null reports whether c renders as JSON null.
+func (c Code) Null() bool { return c <= Internal }
+
 // Error is a failure with a public v8 code and message. Err, when set, is the
 // internal cause: it is logged, never sent to the client.
 type Error struct {

@@ -31,16 +31,26 @@ type Spec struct {
 	Format string
 	// SourceExt is the original's lower-case extension.
 	SourceExt string
-	// Name is the output file name: filename_disk, or its base name with
-	// the requested format's extension (spec §4.5).
+	// Name is the output file name: always the original's filename_disk.
 	Name string
 }
 
 // Dir returns the generated directory name, w<W>,h<H>,f<fit>,q<Q> with
-// canonical integers and fit word (spec Q1, Q5, Q6).
+// canonical integers and fit word (spec Q1, Q5, Q6); for a conversion to
+// another format, w<W>,h<H>,f<fit>,q<Q>,<format> — a five-part directory v8
+// never writes, so a conversion can never land on the thumbnail of another
+// original that shares the base name (spec Q2).
 func (s Spec) Dir() string {
-	return fmt.Sprintf("w%d,h%d,f%s,q%d", s.Width, s.Height, s.Fit, s.Quality)
+	dir := fmt.Sprintf("w%d,h%d,f%s,q%d", s.Width, s.Height, s.Fit, s.Quality)
+	if s.Converted() {
+		dir += "," + s.Format
+	}
+	return dir
 }
+
+// Converted reports whether the output format differs from the original's
+// (jpg and jpeg count as one).
+func (s Spec) Converted() bool { return canonicalExt(s.Format) != canonicalExt(s.SourceExt) }
 
 // Path returns the file's path under the thumb root.
 func (s Spec) Path() string { return s.Dir() + "/" + s.Name }
@@ -166,9 +176,6 @@ func (r Rules) Resolve(req Request, opts Options) (Spec, error) {
 		return Spec{}, unprocessable("Invalid file format.")
 	}
 	spec.Name = req.FilenameDisk
-	if canonicalExt(spec.Format) != canonicalExt(spec.SourceExt) {
-		spec.Name = strings.TrimSuffix(req.FilenameDisk, "."+extension(req.FilenameDisk)) + "." + spec.Format
-	}
 	return spec, nil
 }
 

@@ -100,7 +100,9 @@ func TestResolve(t *testing.T) {
 		"Q7: zero width":                           {open, defaults, req(avatarDisk, "w", "0", "h", "200", "f", "crop", "q", "80"), "", "w must be between 1 and 6000."},
 		"Q7: negative height":                      {open, defaults, req(avatarDisk, "w", "10", "h", "-5", "f", "crop", "q", "80"), "", "h must be between 1 and 6000."},
 		"Q7: over the maximum":                     {open, Options{MaxDimension: 500}, req(avatarDisk, "w", "501", "h", "10", "f", "crop", "q", "80"), "", "w must be between 1 and 500."},
-		"case 41 / Q2: format conversion":          {open, defaults, req(avatarDisk, "w", "200", "h", "200", "f", "crop", "q", "80", "format", "png"), "w200,h200,fcrop,q80/a88c3b72-ac58-5436-a4ec-b2858531333a.png", ""},
+		"case 41 / Q2: format conversion":          {open, defaults, req(avatarDisk, "w", "200", "h", "200", "f", "crop", "q", "80", "format", "png"), "w200,h200,fcrop,q80,png/" + avatarDisk, ""},
+		"Q2: jpeg is no conversion of jpg":         {open, defaults, req(avatarDisk, "w", "200", "h", "200", "f", "crop", "q", "80", "format", "JPEG"), "w200,h200,fcrop,q80/" + avatarDisk, ""},
+		"Q2: same base name, other extension":      {open, defaults, req("coll.jpg", "w", "200", "h", "200", "f", "contain", "q", "80", "format", "webp"), "w200,h200,fcontain,q80,webp/coll.jpg", ""},
 		"case 42: traversal in f":                  {open, defaults, req(avatarDisk, "w", "1", "h", "1", "f", "/../../../x", "q", "80"), "", "Invalid fit."},
 		"case 42 with whitelist on":                {fresh, defaults, req(avatarDisk, "w", "1", "h", "1", "f", "/../../../x", "q", "80"), "", "The params don't match the asset whitelist."},
 		"backslash in f":                           {open, defaults, req(avatarDisk, "w", "1", "h", "1", "f", `a\b`, "q", "80"), "", "Invalid fit."},
@@ -136,7 +138,7 @@ func TestResolveSpecFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Spec{Width: 1000, Height: 20, Fit: Contain, Quality: 100, Format: "png", SourceExt: "jpg", Name: "a88c3b72-ac58-5436-a4ec-b2858531333a.png"}
+	want := Spec{Width: 1000, Height: 20, Fit: Contain, Quality: 100, Format: "png", SourceExt: "jpg", Name: avatarDisk}
 	if spec != want {
 		t.Errorf("spec = %+v, want %+v", spec, want)
 	}
