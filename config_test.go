@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,10 @@ func TestConfigErrors(t *testing.T) {
 		"shutdown timeout":    {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
 		"bad duration":        {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: line 2: not a duration (like "30s"): "soon"`}},
 		"metrics on listen":   {"[server]\nlisten = '127.0.0.1:1'\nmetrics_listen = '127.0.0.1:1'\n" + minimal, []string{"server.metrics_listen: must differ"}},
+		"bad size":            {"[server]\nmin_free_space = 'lots'\n" + minimal, []string{`server.min_free_space: line 2: not a size (like "256MiB"): "lots"`}},
+		"bad size unit":       {"[server]\nmin_free_space = '5 parsecs'\n" + minimal, []string{`server.min_free_space: line 2: not a size`}},
+		"auth failures":       {"[server]\nadmin_auth_failures = 0\n" + minimal, []string{"server.admin_auth_failures: must be at least 1"}},
+		"trusted proxies":     {"[server]\ntrusted_proxies = ['10.0.0.0/8', 'nginx']\n" + minimal, []string{`server.trusted_proxies: not a CIDR range or address: "nginx"`}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}
@@ -226,5 +231,38 @@ func TestUsage(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"frobnicate"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown command: exit %d", code)
+	}
+}
+
+func TestServerHardeningKeys(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.MinFreeSpace.Bytes != 256<<20 || cfg.Server.AdminAuthFailures != 10 || len(cfg.Server.TrustedProxies) != 0 {
+		t.Errorf("defaults: %+v", cfg.Server)
+	}
+	cfg, err = LoadConfig(writeConfig(t, "[server]\nmin_free_space = '2GiB'\nadmin_auth_failures = 3\ntrusted_proxies = ['127.0.0.1', '10.0.0.0/8', '::1']\n"+minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixes, _ := cfg.Server.Prefixes()
+	if cfg.Server.MinFreeSpace.Bytes != 2<<30 || cfg.Server.AdminAuthFailures != 3 || fmt.Sprint(prefixes) != "[127.0.0.1/32 10.0.0.0/8 ::1/128]" {
+		t.Errorf("set: %+v %v", cfg.Server, prefixes)
+	}
+	t.Setenv("V8ASSETS_SERVER_MIN_FREE_SPACE", "0")
+	cfg, err = LoadConfig(writeConfig(t, minimal))
+	if err != nil || cfg.Server.MinFreeSpace.Bytes != 0 {
+		t.Errorf("env 0: %v %+v", err, cfg)
+	}
+	for in, want := range map[string]int64{"0": 0, "512": 512, "1KB": 1000, "3KiB": 3072, "256MiB": 256 << 20, " 1 TiB ": 1 << 40} {
+		var sz Size
+		if err := sz.UnmarshalText([]byte(in)); err != nil || sz.Bytes != want {
+			t.Errorf("Size(%q) = %d, %v; want %d", in, sz.Bytes, err, want)
+		}
+	}
+	var sz Size
+	if err := sz.UnmarshalText([]byte("99999999999TiB")); err == nil {
+		t.Errorf("overflow accepted: %d", sz.Bytes)
 	}
 }

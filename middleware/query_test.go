@@ -69,7 +69,8 @@ func TestDecodeID(t *testing.T) {
 }
 
 func FuzzDecodeID(f *testing.F) {
-	for _, s := range []string{"", "a+b", "%41", "%", "%%", "%4", "é", "Report 2020.pdf"} {
+	for _, s := range []string{"", "a+b", "%41", "%", "%%", "%4", "é", "Report 2020.pdf",
+		"%ff", "%e9", "%F0%9F%98%80", "\xff", "\xe9t\xe9", "😀", "ab%ED%A0%80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -124,5 +125,26 @@ func TestS3ConcurrentCreate(t *testing.T) {
 	}
 	if keys := srv.Keys(t, "gen/"); len(keys) != 1 {
 		t.Errorf("keys %v", keys)
+	}
+}
+
+// On S3 the sweep removes a temporary object left under the thumb prefix
+// once it is older than the cutoff, and nothing else.
+func TestS3SweepTemp(t *testing.T) {
+	srv := fixture.NewS3(t)
+	ctx := context.Background()
+	srv.Put(t, "thumbs/w1,h1,fcrop,q80/"+storage.TempPrefix+"dead", []byte("x"))
+	srv.Put(t, "thumbs/w1,h1,fcrop,q80/a.jpg", []byte("x"))
+	s := newS3(t, srv, "thumbs")
+	removed, err := storage.SweepTemp(ctx, s, time.Now().Add(-time.Hour))
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("young object swept: %q, %v", removed, err)
+	}
+	removed, err = storage.SweepTemp(ctx, s, time.Now().Add(time.Minute))
+	if err != nil || !slices.Equal(removed, []string{"w1,h1,fcrop,q80/" + storage.TempPrefix + "dead"}) {
+		t.Fatalf("removed %q, %v", removed, err)
+	}
+	if keys := srv.Keys(t, "thumbs/"); !slices.Equal(keys, []string{"thumbs/w1,h1,fcrop,q80/a.jpg"}) {
+		t.Errorf("left %q", keys)
 	}
 }

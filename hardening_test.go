@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/v8assets/v8assets/storage"
+)
+
+// `rotate-hash -all` on the embedded database succeeds while a serve
+// process answers 16 concurrent readers: WAL mode, a busy timeout and
+// retried busy transactions (before: "database is locked", a partial
+// rotation).
+func TestSQLiteRotateAllWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	const n = 20000
+	var seed strings.Builder
+	seed.WriteString("INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES\n")
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			seed.WriteString(",\n")
+		}
+		fmt.Fprintf(&seed, "(%d, 'h%015d', 'a.jpg', 'a.jpg', 'image/jpeg', 1, '2020-01-01 00:00:00')", i, i)
+	}
+	seed.WriteString(";\n")
+	os.WriteFile(filepath.Join(dir, "seed.sql"), []byte(seed.String()), 0o644)
+	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
+	os.WriteFile(filepath.Join(dir, "originals", "a.jpg"), []byte("jpeg bytes"), 0o644)
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
+listen = %q
+log_level = "warn"
+[projects.site.database]
+type = "sqlite"
+path = "directus.db"
+seed = "seed.sql"
+[projects.site.storage]
+root = "originals"
+thumb_root = "generated"
+`, addr)), 0o644)
+	base := startServe(t, cfg, addr)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reads, failures atomic.Int64
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := http.Get(fmt.Sprintf("%s/site/assets/h%015d", base, 1+(g*1250+i)%n))
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				res.Body.Close()
+				if res.StatusCode != 200 && res.StatusCode != 404 {
+					failures.Add(1)
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	out, err := exec.Command(buildBinary(t), "rotate-hash", "-config", cfg, "-project", "site", "-all").CombinedOutput()
+	close(stop)
+	wg.Wait()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("rotated %d files", n)) {
+		t.Fatalf("rotate-hash -all: %v\n%s", err, out)
+	}
+	if reads.Load() == 0 || failures.Load() != 0 {
+		t.Errorf("%d reads, %d failed", reads.Load(), failures.Load())
+	}
+}
+
+// serve removes the temporary files a killed process left in a thumb root
+// (older than ten minutes) when it starts, and keeps young ones; the metrics
+// listener's /readyz gives the details the public one hides.
+func TestServeSweepsStaleTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
+	variant := filepath.Join(dir, "generated", "w200,h200,fcrop,q80")
+	os.MkdirAll(variant, 0o755)
+	stale := filepath.Join(variant, storage.TempPrefix+"killed")
+	young := filepath.Join(variant, storage.TempPrefix+"writing")
+	for _, p := range []string{stale, young} {
+		os.WriteFile(p, []byte("partial"), 0o644)
+	}
+	old := time.Now().Add(-11 * time.Minute)
+	os.Chtimes(stale, old, old)
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
+listen = %q
+metrics_listen = %q
+min_free_space = "1TiB"
+[projects.site.database]
+type = "sqlite"
+path = "directus.db"
+[projects.site.storage]
+root = "originals"
+thumb_root = "generated"
+`, addr, metricsAddr)), 0o644)
+	base := startServe(t, cfg, addr)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(stale); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stale temporary file still there")
+		}
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young temporary file removed: %v", err)
+	}
+	res, body := get(t, base+"/readyz")
+	if res.StatusCode != 503 || string(body) != `{"projects":{"site":"thumbs"},"status":"unavailable"}` {
+		t.Errorf("public readyz: %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, "http://"+metricsAddr+"/readyz")
+	if res.StatusCode != 503 || !strings.Contains(string(body), "below min_free_space") {
+		t.Errorf("private readyz: %d %s", res.StatusCode, body)
+	}
+}
