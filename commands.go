@@ -175,9 +175,31 @@ func checkConfig(path string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "# %s is valid; effective configuration:\n", path)
+	for _, name := range cfg.ProjectNames() {
+		if pc := cfg.Projects[name]; pc.Database.Type == "mysql" {
+			checkIndex(name, pc, stdout)
+		}
+	}
 	if err := toml.NewEncoder(stdout).Encode(cfg.Masked()); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// checkIndex prints, as a comment, the missing-index warning serve would log
+// for a project whose database check-config can reach within a few seconds.
+func checkIndex(name string, pc *ProjectConfig, stdout io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	db, err := openDatabase(ctx, pc.Database)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	column, rows, err := hashes.NewStore(db, nil).MissingIndex(ctx, 10_000)
+	if err == nil && column != "" {
+		fmt.Fprintf(stdout, "# warning: project %s: directus_files has about %d rows and no index on %s; every request scans the table. Fix: v8assets index -project %s\n",
+			name, rows, column, name)
+	}
 }

@@ -158,6 +158,14 @@ type ProjectConfig struct {
 	MaxSourcePixels int64 `toml:"max_source_pixels"`
 	// AutoOrient applies EXIF orientation before resizing (Q24).
 	AutoOrient bool `toml:"auto_orient"`
+	// ChangeProbe is how often the database is asked whether lookups
+	// changed; "0" turns the lookup cache off (v8: two queries a request).
+	ChangeProbe Duration `toml:"change_probe"`
+	// StaleIfError is how long cached lookups keep answering while the
+	// database is unreachable; "0": not at all.
+	StaleIfError Duration `toml:"stale_if_error"`
+	// LookupCacheEntries bounds the cached file lookups.
+	LookupCacheEntries int `toml:"lookup_cache_entries"`
 }
 
 // DatabaseConfig is [projects.<name>.database].
@@ -171,6 +179,8 @@ type DatabaseConfig struct {
 	Socket   string `toml:"socket"`
 	Path     string `toml:"path"`
 	Seed     string `toml:"seed"`
+	// QueryTimeout bounds every query; past it a request answers 503.
+	QueryTimeout Duration `toml:"query_timeout"`
 }
 
 // StorageConfig is [projects.<name>.storage], v8's storage block.
@@ -225,7 +235,7 @@ func DefaultConfig() *Config {
 // database on localhost and v8's installer storage layout.
 func DefaultProject(name string) *ProjectConfig {
 	return &ProjectConfig{
-		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Username: "root"},
+		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Username: "root", QueryTimeout: Duration{2 * time.Second}},
 		Storage: StorageConfig{
 			Adapter:   "local",
 			Root:      filepath.Join("uploads", name, "originals"),
@@ -237,9 +247,12 @@ func DefaultProject(name string) *ProjectConfig {
 			Methods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"},
 			Headers: []string{}, ExposedHeaders: []string{},
 		},
-		MaxDimension:    6000,
-		MaxSourcePixels: 50_000_000,
-		AutoOrient:      true,
+		MaxDimension:       6000,
+		MaxSourcePixels:    50_000_000,
+		AutoOrient:         true,
+		ChangeProbe:        Duration{250 * time.Millisecond},
+		StaleIfError:       Duration{time.Minute},
+		LookupCacheEntries: 100_000,
 	}
 }
 
@@ -529,6 +542,18 @@ func (c *Config) Validate() []Problem {
 		}
 		if p.MaxSourcePixels < 1 {
 			add(key+".max_source_pixels", "must be at least 1")
+		}
+		if p.ChangeProbe.Duration < 0 {
+			add(key+".change_probe", "must not be negative")
+		}
+		if p.StaleIfError.Duration < 0 {
+			add(key+".stale_if_error", "must not be negative")
+		}
+		if p.LookupCacheEntries < 1 {
+			add(key+".lookup_cache_entries", "must be at least 1")
+		}
+		if p.Database.QueryTimeout.Duration <= 0 {
+			add(key+".database.query_timeout", "must be positive")
 		}
 	}
 	return problems

@@ -251,11 +251,15 @@ func sweepTemp(ctx context.Context, projects []*middleware.Project, logger *slog
 	}
 }
 
-// openProjects opens every project's database and storage. The returned
-// function closes the databases.
+// openProjects opens every project's database, lookup cache and storage.
+// The returned function stops the caches and closes the databases.
 func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metrics.Metrics) ([]*middleware.Project, func(), error) {
 	var dbs []*sqlx.DB
+	var caches []*hashes.Cache
 	closeAll := func() {
+		for _, c := range caches {
+			c.Close()
+		}
 		for _, db := range dbs {
 			db.Close()
 		}
@@ -269,9 +273,13 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			return nil, nil, fmt.Errorf("project %s: %w", name, err)
 		}
 		dbs = append(dbs, db)
+		store := hashes.NewStore(db, func(query string, d time.Duration) { m.Query(name, query, d) })
+		store.SetQueryTimeout(pc.Database.QueryTimeout.Duration)
 		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := db.PingContext(pingCtx); err != nil {
 			logger.Warn("database not reachable yet; requests will fail until it is", "project", name, "err", err)
+		} else {
+			warnMissingIndex(pingCtx, store, name, logger)
 		}
 		cancel()
 		originals, thumbs, err := openStorage(ctx, pc.Storage)
@@ -279,11 +287,23 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			closeAll()
 			return nil, nil, fmt.Errorf("project %s: %w", name, err)
 		}
+		var files middleware.Files = store
+		if pc.ChangeProbe.Duration > 0 {
+			cache := hashes.NewCache(store, hashes.CacheOptions{
+				Interval: pc.ChangeProbe.Duration, StaleIfError: pc.StaleIfError.Duration,
+				Entries: pc.LookupCacheEntries, Project: name, Logger: logger,
+				Events: hashes.CacheEvents{
+					Lookup:     func(result string) { m.Lookup(name, result) },
+					Probe:      func(d time.Duration, err error) { m.Probe(name, d, err) },
+					Invalidate: func(reason string) { m.Invalidation(name, reason) },
+				},
+			})
+			caches = append(caches, cache)
+			files = cache
+		}
 		projects = append(projects, &middleware.Project{
-			Name: name,
-			Files: hashes.NewStore(db, func(query string, d time.Duration) {
-				m.Query(name, query, d)
-			}),
+			Name:  name,
+			Files: files,
 			Originals: originals,
 			Thumbs:    thumbs,
 			Thumbnails: middleware.Thumbnails{
@@ -304,6 +324,21 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 		})
 	}
 	return projects, closeAll, nil
+}
+
+// warnMissingIndex logs, for a MySQL directus_files of more than 10,000
+// rows without an index on the lookup column, the command that adds one.
+func warnMissingIndex(ctx context.Context, store *hashes.Store, project string, logger *slog.Logger) {
+	column, rows, err := store.MissingIndex(ctx, 10_000)
+	if err != nil {
+		logger.Warn("could not check the lookup index", "project", project, "err", err)
+		return
+	}
+	if column != "" {
+		logger.Warn("directus_files has no index on its lookup column: every request scans the table",
+			"project", project, "column", column, "rows", rows,
+			"fix", "v8assets index -config <config.toml> -project "+project)
+	}
 }
 
 // openStorage returns a project's originals and generated roots. A local
@@ -371,6 +406,9 @@ func mysqlDSN(dc DatabaseConfig) string {
 	mc.DBName = dc.Name
 	mc.InterpolateParams = true
 	mc.Timeout = 5 * time.Second
+	// Socket deadlines as well as the per-query context: a frozen server
+	// must fail a query, never hang it.
+	mc.ReadTimeout, mc.WriteTimeout = dc.QueryTimeout.Duration, dc.QueryTimeout.Duration
 	mc.Params = map[string]string{"charset": "utf8mb4"}
 	return mc.FormatDSN()
 }

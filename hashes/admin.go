@@ -51,6 +51,8 @@ func (s *Store) Admin(ctx context.Context, token string) (User, error) {
 		return User{}, ErrUnauthorized
 	}
 	defer s.timed("token")()
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var row struct {
 		ID     int64         `db:"id"`
 		Status string        `db:"status"`
@@ -59,7 +61,7 @@ func (s *Store) Admin(ctx context.Context, token string) (User, error) {
 	}
 	err := s.db.GetContext(ctx, &row, "SELECT id, status, role, token FROM directus_users WHERE token = ? ORDER BY id LIMIT 1", token)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("find token: %w", err)
+		return User{}, unavailable(fmt.Errorf("find token: %w", err))
 	}
 	stored := row.Token
 	if errors.Is(err, sql.ErrNoRows) {
@@ -129,6 +131,8 @@ func (c Change) Validate() error {
 // hash is in use; c must be valid (Change.Validate).
 func (s *Store) Update(ctx context.Context, id int64, c Change) (Record, error) {
 	defer s.timed("update")()
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var rec Record
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -144,7 +148,7 @@ func (s *Store) Update(ctx context.Context, id int64, c Change) (Record, error) 
 		}
 		return Record{}, ErrBusyRow
 	}
-	return rec, err
+	return rec, unavailable(err)
 }
 
 func update(ctx context.Context, tx *sqlx.Tx, id int64, c Change) (Record, error) {

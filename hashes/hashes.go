@@ -32,8 +32,31 @@ type File struct {
 
 // Store reads one project's database. It is safe for concurrent use.
 type Store struct {
-	db      *sqlx.DB
-	observe func(query string, d time.Duration)
+	db           *sqlx.DB
+	observe      func(query string, d time.Duration)
+	queryTimeout time.Duration
+}
+
+// SetQueryTimeout bounds every query the store makes from now on; 0 leaves
+// them to the caller's context. Call it before the store is shared.
+func (s *Store) SetQueryTimeout(d time.Duration) { s.queryTimeout = d }
+
+// deadline returns ctx bounded by the query timeout.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.queryTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.queryTimeout)
+}
+
+// unavailable turns an error of a database that did not answer (refused,
+// cut, or past the query timeout) into a 503 "Database unavailable" whose
+// cause is logged, never shown (spec Q40).
+func unavailable(err error) error {
+	if err != nil && Unreachable(err) {
+		return v8err.Wrap(v8err.Unavailable, "Database unavailable", err)
+	}
+	return err
 }
 
 // NewStore returns a Store over db, which must hold v8's tables (schema.sql).
@@ -55,8 +78,13 @@ func (s *Store) timed(query string) func() {
 // DB returns the underlying handle.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Ping returns an error unless the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ping returns an error unless the database answers within the query
+// timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	return s.db.PingContext(ctx)
+}
 
 // Settings holds the directus_settings rows the asset route reads. A missing
 // row and a NULL value are both reported as absent.
@@ -93,11 +121,13 @@ func (s Settings) LookupColumn() string {
 // request, so an edit in the v8 app takes effect on the next request.
 func (s *Store) Settings(ctx context.Context) (Settings, error) {
 	defer s.timed("settings")()
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	rows, err := s.db.QueryContext(ctx,
 		"SELECT `key`, value FROM directus_settings WHERE `key` IN (?, ?, ?, ?) ORDER BY id",
 		KeyURLNaming, KeyCacheTTL, KeyWhitelist, KeyWhitelistSystem)
 	if err != nil {
-		return Settings{}, fmt.Errorf("read settings: %w", err)
+		return Settings{}, unavailable(fmt.Errorf("read settings: %w", err))
 	}
 	defer rows.Close()
 	values := make(map[string]string, 4)
@@ -105,14 +135,14 @@ func (s *Store) Settings(ctx context.Context) (Settings, error) {
 		var key string
 		var value sql.NullString
 		if err := rows.Scan(&key, &value); err != nil {
-			return Settings{}, fmt.Errorf("read settings: %w", err)
+			return Settings{}, unavailable(fmt.Errorf("read settings: %w", err))
 		}
 		if _, seen := values[key]; value.Valid && !seen {
 			values[key] = value.String
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Settings{}, fmt.Errorf("read settings: %w", err)
+		return Settings{}, unavailable(fmt.Errorf("read settings: %w", err))
 	}
 	return Settings{values: values}, nil
 }
@@ -155,12 +185,14 @@ func (s *Store) file(ctx context.Context, where string, arg any) (File, error) {
 		FilenameDownload string         `db:"filename_download"`
 		Type             sql.NullString `db:"type"`
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.GetContext(ctx, &row, "SELECT id, filename_disk, filename_download, type FROM directus_files "+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("find file: %w", err)
+		return File{}, unavailable(fmt.Errorf("find file: %w", err))
 	}
 	return File{ID: row.ID, FilenameDisk: row.FilenameDisk, FilenameDownload: row.FilenameDownload, Type: row.Type.String}, nil
 }

@@ -2,6 +2,7 @@ package hashes
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -105,4 +106,32 @@ func (s *Store) indexOn(ctx context.Context, column string) (string, error) {
 		return "", nil
 	}
 	return names[0], nil
+}
+
+// MissingIndex returns the lookup column (see Settings.LookupColumn) when
+// directus_files has more than minRows rows (the server's estimate) and no
+// index on that column, with the estimate; else "". SQLite databases are
+// never reported: the embedded one is a demo.
+func (s *Store) MissingIndex(ctx context.Context, minRows int64) (string, int64, error) {
+	if strings.HasPrefix(s.db.DriverName(), "sqlite") {
+		return "", 0, nil
+	}
+	var rows sql.NullInt64
+	if err := s.db.GetContext(ctx, &rows,
+		"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'directus_files'"); err != nil {
+		return "", 0, fmt.Errorf("count files: %w", err)
+	}
+	if rows.Int64 <= minRows {
+		return "", rows.Int64, nil
+	}
+	settings, err := s.Settings(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	column := settings.LookupColumn()
+	name, err := s.indexOn(ctx, column)
+	if err != nil || name != "" {
+		return "", rows.Int64, err
+	}
+	return column, rows.Int64, nil
 }

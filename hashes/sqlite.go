@@ -96,6 +96,10 @@ func OpenSQLite(ctx context.Context, path, schema, seed string) (*sqlx.DB, error
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Keep the connections: opening one (a file open, the pragmas) on every
+	// burst would cost more than the lookups themselves.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	return db, nil
 }
 

@@ -26,6 +26,10 @@ type Metrics struct {
 	dbQueries  *prometheus.HistogramVec
 	errorsByV8 *prometheus.CounterVec
 	panics     prometheus.Counter
+	lookups    *prometheus.CounterVec
+	probes     *prometheus.HistogramVec
+	probeFails *prometheus.CounterVec
+	invalid    *prometheus.CounterVec
 }
 
 // New returns a fresh set of instruments. queueDepth and inFlight are read
@@ -64,6 +68,20 @@ func New(queueDepth, inFlight func() float64) *Metrics {
 			Name: "v8assets_panics_total", Help: "Handler panics turned into 500 answers (each is a bug).",
 		}),
 	}
+	m.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "v8assets_lookup_cache_total", Help: "File lookups answered from the cache (hit), from a cached not-found (negative) or by the database (miss).",
+	}, []string{"project", "result"})
+	m.probes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "v8assets_change_probe_seconds", Help: "Time of one change probe of a project's database.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5},
+	}, []string{"project"})
+	m.probeFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "v8assets_change_probe_failures_total", Help: "Change probes that failed.",
+	}, []string{"project"})
+	m.invalid = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "v8assets_lookup_cache_invalidations_total", Help: "Times a project's lookup cache was dropped, by reason.",
+	}, []string{"project", "reason"})
+	m.reg.MustRegister(m.lookups, m.probes, m.probeFails, m.invalid)
 	m.reg.MustRegister(m.requests, m.bytes, m.duration, m.thumbnails, m.generation, m.rejections, m.dbQueries, m.errorsByV8, m.panics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "v8assets_generation_queue_depth", Help: "Thumbnail generations waiting for a slot.",
@@ -113,3 +131,17 @@ func (m *Metrics) Error(project, code string) { m.errorsByV8.WithLabelValues(pro
 
 // Panic records a handler panic that was turned into a 500.
 func (m *Metrics) Panic() { m.panics.Inc() }
+
+// Lookup records a file lookup of a project: "hit", "miss" or "negative".
+func (m *Metrics) Lookup(project, result string) { m.lookups.WithLabelValues(project, result).Inc() }
+
+// Probe records one change probe of a project.
+func (m *Metrics) Probe(project string, d time.Duration, err error) {
+	m.probes.WithLabelValues(project).Observe(d.Seconds())
+	if err != nil {
+		m.probeFails.WithLabelValues(project).Inc()
+	}
+}
+
+// Invalidation records a drop of a project's lookup cache.
+func (m *Metrics) Invalidation(project, reason string) { m.invalid.WithLabelValues(project, reason).Inc() }

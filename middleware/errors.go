@@ -57,6 +57,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "thumbnail refused", "err", err)
 		e, status = v8err.New(v8err.Internal, "Server too busy"), http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "2")
+	} else if e != nil && e.Code == v8err.Unavailable {
+		s.log.WarnContext(r.Context(), "database unavailable", "path_template", routeTemplate(r), "err", err)
+		w.Header().Set("Retry-After", "2")
 	} else if e == nil {
 		s.log.ErrorContext(r.Context(), "request failed", "path_template", routeTemplate(r), "err", err)
 		e = v8err.New(v8err.Internal, "Internal Server Error")

@@ -76,7 +76,7 @@ func TestPanicBecomes500(t *testing.T) {
 func TestUnstorableIDs(t *testing.T) {
 	var queries atomic.Int64
 	e := newEnv(t, func(p *middleware.Project) {
-		p.Files = hashes.NewStore(p.Files.DB(), func(string, time.Duration) { queries.Add(1) })
+		p.Files = hashes.NewStore(p.Files.(*hashes.Store).DB(), func(string, time.Duration) { queries.Add(1) })
 	})
 	for _, id := range []string{"%ff", "%e9", "%F0%9F%98%80", "pnw7s9lqy68048g0%F0%9F%98%80", "ab%ED%A0%80", "%C3%28", "+%20%ff"} {
 		for _, m := range methods {

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
@@ -39,8 +41,33 @@ func (l *logBuffer) String() string {
 
 type env struct {
 	*fixture.Thumper
-	srv  *httptest.Server
-	logs *logBuffer
+	srv   *httptest.Server
+	logs  *logBuffer
+	cache *hashes.Cache
+}
+
+// sync makes the lookup cache, if any, see the database's latest writes at
+// once instead of at its next change probe.
+func (e *env) sync(t testing.TB) {
+	t.Helper()
+	if e.cache != nil {
+		e.cache.Sync(context.Background())
+	}
+}
+
+// SetSetting writes a directus_settings row (as Thumper.SetSetting) and
+// syncs the lookup cache.
+func (e *env) SetSetting(t testing.TB, key string, value *string) {
+	t.Helper()
+	e.Thumper.SetSetting(t, key, value)
+	e.sync(t)
+}
+
+// DeleteSetting removes a directus_settings row and syncs the lookup cache.
+func (e *env) DeleteSetting(t testing.TB, key string) {
+	t.Helper()
+	e.Thumper.DeleteSetting(t, key)
+	e.sync(t)
 }
 
 func thumperProject(t testing.TB, th *fixture.Thumper) *middleware.Project {
@@ -68,7 +95,8 @@ func thumperProject(t testing.TB, th *fixture.Thumper) *middleware.Project {
 }
 
 // newEnv starts a real HTTP server for the §12 fixture project; edit lets a
-// test change the project before the server starts.
+// test change the project before the server starts. Lookups go through the
+// lookup cache with the default change probe, as serve's do.
 func newEnv(t *testing.T, edit ...func(*middleware.Project)) *env {
 	t.Helper()
 	th := fixture.NewThumper(t)
@@ -76,10 +104,16 @@ func newEnv(t *testing.T, edit ...func(*middleware.Project)) *env {
 	for _, e := range edit {
 		e(p)
 	}
+	var cache *hashes.Cache
+	if store, ok := p.Files.(*hashes.Store); ok {
+		cache = hashes.NewCache(store, hashes.CacheOptions{Interval: 250 * time.Millisecond, StaleIfError: time.Minute})
+		t.Cleanup(cache.Close)
+		p.Files = cache
+	}
 	logs := &logBuffer{}
 	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{Generator: generator.New(generator.Options{}), Logger: slog.New(slog.NewJSONHandler(logs, nil))}))
 	t.Cleanup(srv.Close)
-	return &env{Thumper: th, srv: srv, logs: logs}
+	return &env{Thumper: th, srv: srv, logs: logs, cache: cache}
 }
 
 // do sends a request without a body, with optional header pairs, and

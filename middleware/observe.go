@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -52,6 +53,23 @@ func (rec *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := rec.ResponseWriter.Write(b)
 	rec.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom lets io.Copy hand a file to the connection's ReadFrom, which
+// uses sendfile(2), instead of copying it through a buffer.
+func (rec *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if !rec.wrote {
+		rec.status, rec.wrote = http.StatusOK, true
+	}
+	var n int64
+	var err error
+	if rf, ok := rec.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{rec.ResponseWriter}, src)
+	}
+	rec.bytes += n
 	return n, err
 }
 

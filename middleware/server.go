@@ -22,11 +22,23 @@ import (
 	"github.com/v8assets/v8assets/v8err"
 )
 
+// Files is what the server asks a project's database: *hashes.Store reads
+// it on every request (v8's way), *hashes.Cache from memory kept fresh by a
+// change probe.
+type Files interface {
+	Settings(ctx context.Context) (hashes.Settings, error)
+	Find(ctx context.Context, settings hashes.Settings, id string) (hashes.File, error)
+	Admin(ctx context.Context, token string) (hashes.User, error)
+	Update(ctx context.Context, id int64, c hashes.Change) (hashes.Record, error)
+	Rotate(ctx context.Context, id int64) (hashes.Record, error)
+	Ping(ctx context.Context) error
+}
+
 // Project is one v8 project as the server needs it.
 type Project struct {
 	// Name is the first path segment of the project's URLs.
 	Name      string
-	Files     *hashes.Store
+	Files     Files
 	Originals storage.Store
 	// Thumbs is the generated root (v8's thumb_root).
 	Thumbs     storage.Store

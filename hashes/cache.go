@@ -1,0 +1,449 @@
+package hashes
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Signal is what one change probe read from a database: an opaque version
+// of directus_files and one of directus_settings. A version that differs
+// from the previous probe's means the table changed.
+type Signal struct {
+	Files, Settings string
+	// Recent is true while a table changed within the last two seconds of
+	// the database's own clock: versions with one-second resolution cannot
+	// tell two writes in that second apart, so the cache is dropped at every
+	// probe meanwhile.
+	Recent bool
+	// Null is true when a table has no version (no write since the
+	// database started, or an engine that keeps none): not a signal, so
+	// entries then live only a short time-to-live.
+	Null bool
+}
+
+// Probe reads a database's change signal.
+type Probe func(ctx context.Context) (Signal, error)
+
+// CacheEvents receives what the cache does, for metrics; nil fields are
+// skipped.
+type CacheEvents struct {
+	// Lookup: "hit", "miss" or "negative" (a cached "no such file").
+	Lookup func(result string)
+	// Probe: one change probe's duration and error.
+	Probe func(d time.Duration, err error)
+	// Invalidate: the cache was dropped, and why ("changed", "recent",
+	// "own_write", "stale_if_error", "recovered", "no_signal").
+	Invalidate func(reason string)
+}
+
+// CacheOptions configure a Cache.
+type CacheOptions struct {
+	// Interval is the time between change probes (change_probe).
+	Interval time.Duration
+	// StaleIfError is how long after the last successful probe cached
+	// entries keep answering while probes fail because the database is
+	// unreachable; 0: not at all.
+	StaleIfError time.Duration
+	// Entries bounds the file entries kept (least recently used go first).
+	Entries int
+	// Probe reads the change signal; nil uses the store's (ChangeProbe).
+	Probe Probe
+	// Project names the project in log lines.
+	Project string
+	Logger  *slog.Logger
+	Events  CacheEvents
+}
+
+type cacheMode int
+
+const (
+	// modeTTL: no signal yet, or a NULL one: entries live 4 × Interval.
+	modeTTL cacheMode = iota
+	// modeTrust: entries live until the probe sees a change.
+	modeTrust
+	// modeOff: the probe cannot give a usable signal; nothing is cached.
+	modeOff
+	// modeDown: the database has been unreachable for longer than
+	// StaleIfError; nothing is cached until a probe succeeds.
+	modeDown
+)
+
+// Cache answers Settings and Find from memory, dropping what it holds when
+// its change probe says the database changed, so that a change made by
+// anyone is seen within Interval plus one probe's duration (4 × Interval
+// while the signal is NULL). Writes made through it drop the cache before
+// they return. Every other Store method passes through. It is safe for
+// concurrent use; Close stops its probe.
+type Cache struct {
+	*Store
+	opts CacheOptions
+
+	mu       sync.Mutex
+	gen      uint64
+	mode     cacheMode
+	failing  bool
+	lastOK   time.Time
+	last     Signal
+	haveLast bool
+	warned   bool
+	settings *settingsEntry
+	entries  map[string]*list.Element
+	lru      *list.List
+
+	probeMu sync.Mutex // one probe at a time (the loop and Sync)
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+type settingsEntry struct {
+	settings Settings
+	at       time.Time
+}
+
+type fileEntry struct {
+	key   string
+	file  File
+	found bool
+	at    time.Time
+}
+
+// NewCache returns a Cache over s and starts its change probe, which runs
+// until Close.
+func NewCache(s *Store, opts CacheOptions) *Cache {
+	if opts.Entries <= 0 {
+		opts.Entries = 100_000
+	}
+	if opts.Probe == nil {
+		opts.Probe = s.ChangeProbe()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cache{Store: s, opts: opts, lastOK: time.Now(), entries: map[string]*list.Element{}, lru: list.New(),
+		stop: cancel, done: make(chan struct{})}
+	go c.loop(ctx)
+	return c
+}
+
+// Close stops the change probe.
+func (c *Cache) Close() {
+	c.stop()
+	<-c.done
+}
+
+func (c *Cache) loop(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(c.opts.Interval)
+	defer tick.Stop()
+	for {
+		c.Sync(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Sync runs one change probe now and applies what it read.
+func (c *Cache) Sync(ctx context.Context) {
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	start := time.Now()
+	pctx, cancel := c.deadline(ctx)
+	sig, err := c.opts.Probe(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if f := c.opts.Events.Probe; f != nil {
+		f(time.Since(start), err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil && Unreachable(err):
+		c.failing = true
+		if c.mode != modeDown && time.Since(c.lastOK) >= c.opts.StaleIfError {
+			c.mode = modeDown
+			c.dropLocked("stale_if_error")
+		}
+		return
+	case err != nil:
+		if !c.warned {
+			c.opts.Logger.Warn("the change probe gives no usable signal: lookups are not cached for this project",
+				"project", c.opts.Project, "err", err)
+			c.warned = true
+		}
+		if c.mode != modeOff {
+			c.mode = modeOff
+			c.dropLocked("no_signal")
+		}
+		return
+	}
+	c.lastOK, c.failing = time.Now(), false
+	switch {
+	case c.mode == modeDown || c.mode == modeOff:
+		c.dropLocked("recovered")
+	case c.haveLast && (sig.Files != c.last.Files || sig.Settings != c.last.Settings):
+		c.dropLocked("changed")
+	case sig.Recent:
+		c.dropLocked("recent")
+	}
+	c.mode = modeTrust
+	if sig.Null {
+		c.mode = modeTTL
+	}
+	c.last, c.haveLast = sig, true
+}
+
+// Invalidate drops everything the cache holds; reason labels the metric.
+func (c *Cache) Invalidate(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(reason)
+}
+
+func (c *Cache) dropLocked(reason string) {
+	c.gen++
+	c.settings = nil
+	clear(c.entries)
+	c.lru.Init()
+	if f := c.opts.Events.Invalidate; f != nil {
+		f(reason)
+	}
+}
+
+// fresh reports whether an entry stored at "at" may answer now, under the
+// lock.
+func (c *Cache) freshLocked(at time.Time) bool {
+	switch c.mode {
+	case modeTrust:
+		return true
+	case modeTTL:
+		// While probes fail, the stale-if-error rule bounds entries instead.
+		return c.failing || time.Since(at) < 4*c.opts.Interval
+	}
+	return false
+}
+
+func (c *Cache) event(result string) {
+	if f := c.opts.Events.Lookup; f != nil {
+		f(result)
+	}
+}
+
+// Settings returns the asset settings, from memory when they are fresh.
+func (c *Cache) Settings(ctx context.Context) (Settings, error) {
+	c.mu.Lock()
+	if e := c.settings; e != nil && c.freshLocked(e.at) {
+		c.mu.Unlock()
+		return e.settings, nil
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	settings, err := c.Store.Settings(ctx)
+	if err != nil {
+		return settings, err
+	}
+	c.mu.Lock()
+	if gen == c.gen && c.mode != modeOff && c.mode != modeDown {
+		c.settings = &settingsEntry{settings: settings, at: time.Now()}
+	}
+	c.mu.Unlock()
+	return settings, nil
+}
+
+// Find returns the file id names (see Store.Find), from memory when the
+// answer — a file or "no such file" — is fresh.
+func (c *Cache) Find(ctx context.Context, settings Settings, id string) (File, error) {
+	if !Storable(id) {
+		return File{}, ErrNotFound
+	}
+	key := settings.LookupColumn() + "\x00" + id
+	c.mu.Lock()
+	if el, ok := c.entries[key]; ok {
+		e := el.Value.(*fileEntry)
+		if c.freshLocked(e.at) {
+			c.lru.MoveToFront(el)
+			c.mu.Unlock()
+			if !e.found {
+				c.event("negative")
+				return File{}, ErrNotFound
+			}
+			c.event("hit")
+			return e.file, nil
+		}
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	c.event("miss")
+	file, err := c.Store.Find(ctx, settings, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return file, err
+	}
+	c.mu.Lock()
+	if gen == c.gen && c.mode != modeOff && c.mode != modeDown {
+		c.putLocked(&fileEntry{key: key, file: file, found: err == nil, at: time.Now()})
+	}
+	c.mu.Unlock()
+	return file, err
+}
+
+func (c *Cache) putLocked(e *fileEntry) {
+	if el, ok := c.entries[e.key]; ok {
+		el.Value = e
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.entries[e.key] = c.lru.PushFront(e)
+	for c.lru.Len() > c.opts.Entries {
+		oldest := c.lru.Back()
+		delete(c.entries, oldest.Value.(*fileEntry).key)
+		c.lru.Remove(oldest)
+	}
+}
+
+// Len returns how many file entries the cache holds.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// Update is Store.Update, then drops the cache before returning.
+func (c *Cache) Update(ctx context.Context, id int64, ch Change) (Record, error) {
+	rec, err := c.Store.Update(ctx, id, ch)
+	c.Invalidate("own_write")
+	return rec, err
+}
+
+// Rotate is Store.Rotate, then drops the cache before returning.
+func (c *Cache) Rotate(ctx context.Context, id int64) (Record, error) {
+	rec, err := c.Store.Rotate(ctx, id)
+	c.Invalidate("own_write")
+	return rec, err
+}
+
+// Unreachable reports whether err means the database did not answer —
+// refused, cut or timed out — rather than answered with an error.
+func Unreachable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// ChangeProbe returns the probe for the store's database: UPDATE_TIME from
+// information_schema on MySQL/MariaDB, PRAGMA data_version on SQLite.
+func (s *Store) ChangeProbe() Probe {
+	p := &dbProbe{store: s}
+	if strings.HasPrefix(s.db.DriverName(), "sqlite") {
+		return p.sqlite
+	}
+	return p.mysql
+}
+
+// dbProbe keeps one connection for the probe: SQLite's data_version only
+// changes for writes by other connections than the one asking, and MySQL 8
+// needs a session variable set once.
+type dbProbe struct {
+	store *Store
+	conn  *sql.Conn
+}
+
+func (p *dbProbe) connection(ctx context.Context, setup string) (*sql.Conn, error) {
+	if p.conn != nil {
+		return p.conn, nil
+	}
+	conn, err := p.store.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if setup != "" {
+		if _, err := conn.ExecContext(ctx, setup); err != nil {
+			var me *mysql.MySQLError
+			// 1193: unknown variable — MariaDB, which keeps no such cache.
+			if !errors.As(err, &me) || me.Number != 1193 {
+				conn.Close()
+				return nil, err
+			}
+		}
+	}
+	p.conn = conn
+	return conn, nil
+}
+
+func (p *dbProbe) reset() {
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}
+
+const mysqlProbe = `SELECT
+ (SELECT UPDATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'directus_files'),
+ (SELECT UPDATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'directus_settings'),
+ NOW()`
+
+// recentWindow is how long after a change the tables count as changing.
+const recentWindow = 2 * time.Second
+
+func (p *dbProbe) mysql(ctx context.Context) (Signal, error) {
+	// MySQL 8 otherwise caches information_schema statistics for a day.
+	conn, err := p.connection(ctx, "SET SESSION information_schema_stats_expiry = 0")
+	if err != nil {
+		return Signal{}, err
+	}
+	var files, settings sql.NullString
+	var now string
+	if err := conn.QueryRowContext(ctx, mysqlProbe).Scan(&files, &settings, &now); err != nil {
+		p.reset()
+		return Signal{}, fmt.Errorf("change probe: %w", err)
+	}
+	sig := Signal{Files: files.String, Settings: settings.String, Null: !files.Valid || !settings.Valid}
+	const layout = "2006-01-02 15:04:05"
+	clock, err := time.Parse(layout, now)
+	if err != nil {
+		return Signal{}, fmt.Errorf("change probe: NOW() = %q: %w", now, err)
+	}
+	for _, v := range []sql.NullString{files, settings} {
+		if !v.Valid {
+			continue
+		}
+		t, err := time.Parse(layout, v.String)
+		if err != nil {
+			return Signal{}, fmt.Errorf("change probe: UPDATE_TIME = %q: %w", v.String, err)
+		}
+		if clock.Sub(t) <= recentWindow {
+			sig.Recent = true
+		}
+	}
+	return sig, nil
+}
+
+func (p *dbProbe) sqlite(ctx context.Context) (Signal, error) {
+	conn, err := p.connection(ctx, "")
+	if err != nil {
+		return Signal{}, err
+	}
+	var version string
+	if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&version); err != nil {
+		p.reset()
+		return Signal{}, fmt.Errorf("change probe: %w", err)
+	}
+	return Signal{Files: version, Settings: version}, nil
+}

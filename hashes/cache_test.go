@@ -1,0 +1,220 @@
+package hashes_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/v8assets/v8assets/hashes"
+	"github.com/v8assets/v8assets/internal/fixture"
+)
+
+// within polls cond until it holds and returns how long that took, failing
+// the test after limit.
+func within(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not seen within %v", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func find(c *hashes.Cache, id string) (hashes.File, error) {
+	ctx := context.Background()
+	settings, err := c.Settings(ctx)
+	if err != nil {
+		return hashes.File{}, err
+	}
+	return c.Find(ctx, settings, id)
+}
+
+// otherConnection opens a second handle on the fixture database, as the v8
+// app or another instance would write through.
+func otherConnection(t *testing.T, th *fixture.Thumper) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("mysql", fixture.DSN(t, th.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// With the real MariaDB probe, changes made by SQL from another connection
+// are seen within a second: a rotated hash, a whitelist edit, a new file
+// whose hash was cached as unknown. Meanwhile hits make no queries.
+func TestCacheSeesSQLChanges(t *testing.T) {
+	th := fixture.NewThumper(t)
+	var queries atomic.Int64
+	store := hashes.NewStore(th.DB, func(string, time.Duration) { queries.Add(1) })
+	c := hashes.NewCache(store, hashes.CacheOptions{Interval: 250 * time.Millisecond, StaleIfError: time.Minute})
+	defer c.Close()
+	other := otherConnection(t, th)
+
+	if f, err := find(c, fixture.AvatarHash); err != nil || f.ID != 1 {
+		t.Fatalf("find = %+v, %v", f, err)
+	}
+	// Once the tables have been quiet for the recent window, hits are free.
+	time.Sleep(2500 * time.Millisecond)
+	find(c, fixture.AvatarHash)
+	before := queries.Load()
+	for range 100 {
+		if _, err := find(c, fixture.AvatarHash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := queries.Load() - before; n != 0 {
+		t.Errorf("100 hits made %d queries", n)
+	}
+
+	fixture.Exec(t, other, "UPDATE directus_files SET private_hash = 'sqlrotated000001' WHERE id = 1")
+	d := within(t, time.Second, "rotation by SQL", func() bool {
+		_, err := find(c, fixture.AvatarHash)
+		return errors.Is(err, hashes.ErrNotFound)
+	})
+	t.Logf("rotation seen after %v", d)
+	if f, err := find(c, "sqlrotated000001"); err != nil || f.ID != 1 {
+		t.Errorf("new hash: %+v, %v", f, err)
+	}
+
+	fixture.Exec(t, other, `UPDATE directus_settings SET value = '[{"key":"tiny","width":8,"height":8,"fit":"crop","quality":50}]' WHERE `+"`key`"+` = 'asset_whitelist'`)
+	within(t, time.Second, "whitelist edit by SQL", func() bool {
+		s, err := c.Settings(context.Background())
+		v, _ := s.Value(hashes.KeyWhitelist)
+		return err == nil && v != "" && v[:10] == `[{"key":"t`
+	})
+
+	if _, err := find(c, "brandnew00000001"); !errors.Is(err, hashes.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	fixture.Exec(t, other, "INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES (50, 'brandnew00000001', 'n.jpg', 'n.jpg', 'image/jpeg', 1, NOW())")
+	within(t, time.Second, "new file after a cached 404", func() bool {
+		f, err := find(c, "brandnew00000001")
+		return err == nil && f.ID == 50
+	})
+}
+
+// switchableProbe is a change signal a test controls.
+type switchableProbe struct {
+	mu  sync.Mutex
+	sig hashes.Signal
+	err error
+}
+
+func (p *switchableProbe) set(sig hashes.Signal, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sig, p.err = sig, err
+}
+
+func (p *switchableProbe) probe(context.Context) (hashes.Signal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sig, p.err
+}
+
+// A steady signal is trusted (a change it does not report stays unseen);
+// the signal turning NULL drops the cache; while it stays NULL entries live
+// 4 × change_probe; a probe that cannot give a signal turns caching off.
+func TestCacheSignalRules(t *testing.T) {
+	th := fixture.NewThumper(t)
+	var queries atomic.Int64
+	store := hashes.NewStore(th.DB, func(string, time.Duration) { queries.Add(1) })
+	p := &switchableProbe{sig: hashes.Signal{Files: "v1", Settings: "v1"}}
+	const interval = 100 * time.Millisecond
+	var mu sync.Mutex
+	reasons := map[string]int{}
+	c := hashes.NewCache(store, hashes.CacheOptions{Interval: interval, StaleIfError: time.Minute, Probe: p.probe,
+		Events: hashes.CacheEvents{Invalidate: func(r string) { mu.Lock(); reasons[r]++; mu.Unlock() }}})
+	defer c.Close()
+	other := otherConnection(t, th)
+	rotate := func(h string) { fixture.Exec(t, other, "UPDATE directus_files SET private_hash = '"+h+"' WHERE id = 2") }
+
+	c.Sync(context.Background())
+	if _, err := find(c, fixture.SmallHash); err != nil {
+		t.Fatal(err)
+	}
+	rotate("unseen0000000001")
+	time.Sleep(6 * interval)
+	if _, err := find(c, fixture.SmallHash); err != nil {
+		t.Fatalf("a trusted entry was dropped without a signal: %v", err)
+	}
+
+	p.set(hashes.Signal{Null: true}, nil)
+	c.Sync(context.Background())
+	if _, err := find(c, fixture.SmallHash); !errors.Is(err, hashes.ErrNotFound) {
+		t.Fatalf("signal going NULL did not drop the cache: %v", err)
+	}
+	mu.Lock()
+	changed := reasons["changed"]
+	mu.Unlock()
+	if changed == 0 {
+		t.Errorf("invalidations %v", reasons)
+	}
+	find(c, "unseen0000000001")
+	rotate("nullsig000000001")
+	d := within(t, 4*interval+300*time.Millisecond, "update while the signal is NULL", func() bool {
+		_, err := find(c, "unseen0000000001")
+		return errors.Is(err, hashes.ErrNotFound)
+	})
+	t.Logf("seen after %v with a NULL signal", d)
+
+	p.set(hashes.Signal{}, errors.New("Error 1142: SELECT command denied"))
+	c.Sync(context.Background())
+	before := queries.Load()
+	for range 5 {
+		find(c, "nullsig000000001")
+	}
+	if n := queries.Load() - before; n != 10 {
+		t.Errorf("without a usable signal 5 lookups made %d queries, want 10", n)
+	}
+}
+
+// A flood of distinct ids never grows the cache past its bound.
+func TestCacheIsBounded(t *testing.T) {
+	th := fixture.NewThumper(t)
+	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour, Entries: 50})
+	defer c.Close()
+	for i := range 500 {
+		find(c, fmt.Sprintf("random%010d", i))
+	}
+	if n := c.Len(); n != 50 {
+		t.Errorf("cache holds %d entries, want 50", n)
+	}
+}
+
+// Writes through the cache are visible to the very next lookup.
+func TestCacheOwnWrites(t *testing.T) {
+	th := fixture.NewThumper(t)
+	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour})
+	defer c.Close()
+	find(c, fixture.AvatarHash)
+	rec, err := c.Rotate(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := find(c, fixture.AvatarHash); !errors.Is(err, hashes.ErrNotFound) {
+		t.Errorf("old hash after Rotate: %v", err)
+	}
+	if f, err := find(c, rec.PrivateHash.String); err != nil || f.ID != 1 {
+		t.Errorf("new hash: %+v %v", f, err)
+	}
+	h := "ownwrite00000001"
+	find(c, h)
+	if _, err := c.Update(context.Background(), 1, hashes.Change{PrivateHash: &h}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := find(c, h); err != nil || f.ID != 1 {
+		t.Errorf("after Update: %+v %v", f, err)
+	}
+}
