@@ -302,8 +302,8 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			files = cache
 		}
 		projects = append(projects, &middleware.Project{
-			Name:  name,
-			Files: files,
+			Name:      name,
+			Files:     files,
 			Originals: originals,
 			Thumbs:    thumbs,
 			Thumbnails: middleware.Thumbnails{

@@ -138,7 +138,9 @@ func TestCacheSignalRules(t *testing.T) {
 		Events: hashes.CacheEvents{Invalidate: func(r string) { mu.Lock(); reasons[r]++; mu.Unlock() }}})
 	defer c.Close()
 	other := otherConnection(t, th)
-	rotate := func(h string) { fixture.Exec(t, other, "UPDATE directus_files SET private_hash = '"+h+"' WHERE id = 2") }
+	rotate := func(h string) {
+		fixture.Exec(t, other, "UPDATE directus_files SET private_hash = '"+h+"' WHERE id = 2")
+	}
 
 	c.Sync(context.Background())
 	if _, err := find(c, fixture.SmallHash); err != nil {

@@ -144,4 +144,6 @@ func (m *Metrics) Probe(project string, d time.Duration, err error) {
 }
 
 // Invalidation records a drop of a project's lookup cache.
-func (m *Metrics) Invalidation(project, reason string) { m.invalid.WithLabelValues(project, reason).Inc() }
+func (m *Metrics) Invalidation(project, reason string) {
+	m.invalid.WithLabelValues(project, reason).Inc()
+}
