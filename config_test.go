@@ -52,7 +52,8 @@ func TestConfigDefaultsAndPaths(t *testing.T) {
 	dir := filepath.Dir(path)
 	p := cfg.Projects["site"]
 	want := ProjectConfig{
-		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "directus", Username: "root"},
+		Database: DatabaseConfig{Type: "mysql", Host: "127.0.0.1", Port: 3306, Name: "directus", Username: "root",
+			QueryTimeout: Duration{2 * time.Second}},
 		Storage: StorageConfig{Adapter: "local", Root: filepath.Join(dir, "uploads/site/originals"),
 			ThumbRoot: filepath.Join(dir, "uploads/site/generated")},
 	}
@@ -69,6 +70,9 @@ func TestConfigDefaultsAndPaths(t *testing.T) {
 	}
 	if p.MaxDimension != 6000 || p.MaxSourcePixels != 50_000_000 || !p.AutoOrient || p.RequireWhitelist || p.CacheTTL != 0 {
 		t.Errorf("thumbnail defaults = %+v", *p)
+	}
+	if p.ChangeProbe.Duration != 250*time.Millisecond || p.StaleIfError.Duration != time.Minute || p.LookupCacheEntries != 100_000 {
+		t.Errorf("cache defaults = %+v", *p)
 	}
 }
 
@@ -123,26 +127,30 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"projects.bad name: project name must use only"}},
 		"unreadable root": {minimal + "[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.storage.root: unreadable"}},
-		"bad database type":   {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
-		"sqlite without path": {"[projects.site.database]\ntype = 'sqlite'\n", []string{"projects.site.database.path: required"}},
-		"bad adapter":         {minimal + "[projects.site.storage]\nadapter = 'azure'\n", []string{"projects.site.storage.adapter"}},
-		"wrong value type":    {minimal + "port = 'x'\n", []string{"projects.site"}},
-		"no projects":         {"[server]\nlisten = ':1'\n", []string{"projects: at least one"}},
-		"empty listen":        {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
-		"syntax error":        {"[server\n", []string{"(syntax)"}},
-		"reserved name":       {"[projects.server.database]\nname = 'x'\n", []string{"projects.server: \"server\" is reserved"}},
-		"s3 without bucket":   {minimal + "[projects.site.storage]\nadapter = 's3'\n", []string{"projects.site.storage.bucket: required for the s3 adapter"}},
-		"s3 key, no secret":   {minimal + "[projects.site.storage]\nadapter = 's3'\nbucket = 'b'\nkey = 'AKIA'\n", []string{"projects.site.storage.secret: required when storage.key is set"}},
-		"unknown s3 option":   {minimal + "[projects.site.storage.options]\nGrant = 'x'\n", []string{"projects.site.storage.options.Grant: unknown key"}},
-		"log format":          {"[server]\nlog_format = 'xml'\n" + minimal, []string{`server.log_format: must be "json" or "text"`}},
-		"log level":           {"[server]\nlog_level = 'loud'\n" + minimal, []string{"server.log_level: must be"}},
-		"shutdown timeout":    {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
-		"bad duration":        {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: line 2: not a duration (like "30s"): "soon"`}},
-		"metrics on listen":   {"[server]\nlisten = '127.0.0.1:1'\nmetrics_listen = '127.0.0.1:1'\n" + minimal, []string{"server.metrics_listen: must differ"}},
-		"bad size":            {"[server]\nmin_free_space = 'lots'\n" + minimal, []string{`server.min_free_space: line 2: not a size (like "256MiB"): "lots"`}},
-		"bad size unit":       {"[server]\nmin_free_space = '5 parsecs'\n" + minimal, []string{`server.min_free_space: line 2: not a size`}},
-		"auth failures":       {"[server]\nadmin_auth_failures = 0\n" + minimal, []string{"server.admin_auth_failures: must be at least 1"}},
-		"trusted proxies":     {"[server]\ntrusted_proxies = ['10.0.0.0/8', 'nginx']\n" + minimal, []string{`server.trusted_proxies: not a CIDR range or address: "nginx"`}},
+		"bad database type":     {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
+		"sqlite without path":   {"[projects.site.database]\ntype = 'sqlite'\n", []string{"projects.site.database.path: required"}},
+		"bad adapter":           {minimal + "[projects.site.storage]\nadapter = 'azure'\n", []string{"projects.site.storage.adapter"}},
+		"wrong value type":      {minimal + "port = 'x'\n", []string{"projects.site"}},
+		"no projects":           {"[server]\nlisten = ':1'\n", []string{"projects: at least one"}},
+		"empty listen":          {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
+		"syntax error":          {"[server\n", []string{"(syntax)"}},
+		"reserved name":         {"[projects.server.database]\nname = 'x'\n", []string{"projects.server: \"server\" is reserved"}},
+		"s3 without bucket":     {minimal + "[projects.site.storage]\nadapter = 's3'\n", []string{"projects.site.storage.bucket: required for the s3 adapter"}},
+		"s3 key, no secret":     {minimal + "[projects.site.storage]\nadapter = 's3'\nbucket = 'b'\nkey = 'AKIA'\n", []string{"projects.site.storage.secret: required when storage.key is set"}},
+		"unknown s3 option":     {minimal + "[projects.site.storage.options]\nGrant = 'x'\n", []string{"projects.site.storage.options.Grant: unknown key"}},
+		"log format":            {"[server]\nlog_format = 'xml'\n" + minimal, []string{`server.log_format: must be "json" or "text"`}},
+		"log level":             {"[server]\nlog_level = 'loud'\n" + minimal, []string{"server.log_level: must be"}},
+		"shutdown timeout":      {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
+		"bad duration":          {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: line 2: not a duration (like "30s"): "soon"`}},
+		"metrics on listen":     {"[server]\nlisten = '127.0.0.1:1'\nmetrics_listen = '127.0.0.1:1'\n" + minimal, []string{"server.metrics_listen: must differ"}},
+		"bad size":              {"[server]\nmin_free_space = 'lots'\n" + minimal, []string{`server.min_free_space: line 2: not a size (like "256MiB"): "lots"`}},
+		"bad size unit":         {"[server]\nmin_free_space = '5 parsecs'\n" + minimal, []string{`server.min_free_space: line 2: not a size`}},
+		"auth failures":         {"[server]\nadmin_auth_failures = 0\n" + minimal, []string{"server.admin_auth_failures: must be at least 1"}},
+		"trusted proxies":       {"[server]\ntrusted_proxies = ['10.0.0.0/8', 'nginx']\n" + minimal, []string{`server.trusted_proxies: not a CIDR range or address: "nginx"`}},
+		"negative change probe": {minimal + "[projects.site]\nchange_probe = '-1s'\n", []string{"projects.site.change_probe: must not be negative"}},
+		"cache entries":         {minimal + "[projects.site]\nlookup_cache_entries = 0\n", []string{"projects.site.lookup_cache_entries: must be at least 1"}},
+		"negative stale":        {minimal + "[projects.site]\nstale_if_error = '-5s'\n", []string{"projects.site.stale_if_error: must not be negative"}},
+		"query timeout":         {minimal + "query_timeout = '0s'\n", []string{"projects.site.database.query_timeout: must be positive"}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}

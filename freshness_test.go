@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/v8assets/v8assets/internal/fixture"
+)
+
+// With the default lookup cache a hash rotated by plain SQL from another
+// connection is 404 within a second, and an admin rotation before its
+// response returns; with change_probe = "0" every request reads the
+// database (v8's way), so the SQL rotation is seen at once.
+func TestServeFreshness(t *testing.T) {
+	for _, c := range []struct {
+		name, extra string
+		limit       time.Duration
+	}{
+		{"cache", "", time.Second},
+		{"change_probe 0", "change_probe = \"0\"\n", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			th := fixture.NewThumper(t)
+			addr := freeAddr(t)
+			cfg := mysqlConfig(t, th, addr)
+			if c.extra != "" {
+				b, _ := os.ReadFile(cfg)
+				os.WriteFile(cfg, []byte(strings.Replace(string(b), "[projects.thumper.database]", "[projects.thumper]\n"+c.extra+"[projects.thumper.database]", 1)), 0o644)
+			}
+			base := startServe(t, cfg, addr)
+			url := base + "/thumper/assets/" + fixture.AvatarHash
+			if res, _ := get(t, url); res.StatusCode != 200 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			fixture.Exec(t, th.DB, "UPDATE directus_files SET private_hash = 'sqlrotated000001' WHERE id = 1")
+			start := time.Now()
+			for {
+				res, _ := get(t, url)
+				if res.StatusCode == 404 {
+					break
+				}
+				if time.Since(start) > c.limit {
+					t.Fatalf("rotated hash still answers %d after %v", res.StatusCode, time.Since(start))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Logf("rotation by SQL seen after %v", time.Since(start))
+
+			req := base + "/thumper/files/1/rotate-hash?access_token=" + fixture.AdminToken
+			res, err := httpPost(req)
+			if err != nil || res != 200 {
+				t.Fatalf("rotate-hash: %d %v", res, err)
+			}
+			if res, _ := get(t, base+"/thumper/assets/sqlrotated000001"); res.StatusCode != 404 {
+				t.Errorf("old hash right after an admin rotation: %d", res.StatusCode)
+			}
+		})
+	}
+}
+
+func httpPost(url string) (int, error) {
+	res, err := http.Post(url, "application/json", nil)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
+}
