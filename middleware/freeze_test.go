@@ -171,7 +171,10 @@ func TestFrozenDatabase(t *testing.T) {
 			}
 		}
 	}
-	within("uncached id", func() bool { res, _ := e.do(t, "GET", "/thumper/assets/"+fixture.SmallHash); return res.StatusCode == 200 })
+	within("uncached id", func() bool {
+		res, _ := e.do(t, "GET", "/thumper/assets/"+fixture.SmallHash)
+		return res.StatusCode == 200
+	})
 	within("readyz", func() bool { status, _ := readyStatus(t, e); return status == 200 })
 
 	e.do(t, "GET", avatar)
