@@ -151,7 +151,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	gen := generator.New(generator.Options{
 		Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
-		Timeout: cfg.Server.GenerationTimeout.Duration,
+		Timeout: cfg.Server.GenerationTimeout.Duration, SourceStatTTL: sourceStatTTL,
 	})
 	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.Running()) })
 	projects, closeAll, err := openProjects(ctx, cfg, logger, m)
@@ -219,6 +219,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	logger.Info("stopped")
 	return 0
 }
+
+// sourceStatTTL is how long serve trusts an original's size and mtime for
+// the "replaced since" check of a thumbnail hit (spec Q12).
+const sourceStatTTL = time.Second
 
 // Temporary files older than tempMaxAge are what a killed process left
 // between writing and renaming; serve sweeps them at start and every

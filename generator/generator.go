@@ -37,6 +37,10 @@ type Options struct {
 	Queue int
 	// Timeout bounds one generation, waiting excluded (default 30s).
 	Timeout time.Duration
+	// SourceStatTTL is how long an original's size and modification time
+	// are remembered for the "replaced since" check (spec Q12), so that a
+	// hit costs no stat of the original; 0 stats it on every request.
+	SourceStatTTL time.Duration
 }
 
 // Job is one thumbnail to produce.
@@ -81,6 +85,7 @@ type Generator struct {
 	group   singleflight.Group
 	base    context.Context
 	abandon context.CancelFunc
+	sources statCache
 }
 
 // New returns a Generator with opts, defaults filled in.
@@ -98,7 +103,7 @@ func New(opts Options) *Generator {
 	}
 	base, abandon := context.WithCancel(context.Background())
 	return &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout,
-		base: base, abandon: abandon}
+		base: base, abandon: abandon, sources: statCache{ttl: opts.SourceStatTTL}}
 }
 
 // Waiting returns how many generations are waiting for a slot.
@@ -137,16 +142,48 @@ func (g *Generator) Shutdown(ctx context.Context) error {
 // oversized image, bad quality, unsupported format); ErrBusy; ErrTimeout;
 // storage.ErrOutsideRoot for a source name that leaves the root.
 func (g *Generator) Thumbnail(ctx context.Context, originals, thumbs storage.Store, job Job) (Result, error) {
-	orig, err := originals.Stat(ctx, job.Source)
+	obj, res, err := g.Open(ctx, originals, thumbs, job)
+	if err != nil {
+		return res, err
+	}
+	obj.Close()
+	return res, nil
+}
+
+// Open is Thumbnail that also returns the file open for reading; the
+// caller closes it. A hit costs one open and one fstat of the thumbnail
+// (and a stat of the original only when SourceStatTTL is 0 or has passed).
+func (g *Generator) Open(ctx context.Context, originals, thumbs storage.Store, job Job) (storage.Object, Result, error) {
+	orig, err := g.sources.stat(ctx, originals, job.Source)
 	if errors.Is(err, storage.ErrNotExist) {
-		return Result{}, v8err.Wrap(v8err.Unprocessable, job.Source+" does not exist.", err)
+		return nil, Result{}, v8err.Wrap(v8err.Unprocessable, job.Source+" does not exist.", err)
 	}
 	if err != nil {
-		return Result{}, err
+		return nil, Result{}, err
 	}
-	if info, fresh, _ := existing(ctx, thumbs, job.Path, orig); fresh {
-		return Result{Info: info}, nil
+	obj, info, err := thumbs.Open(ctx, job.Path)
+	switch {
+	case err == nil && info.Size > 0 && !info.ModTime.Before(orig.ModTime):
+		return obj, Result{Info: info}, nil
+	case err == nil:
+		obj.Close()
+	case !errors.Is(err, storage.ErrNotExist):
+		return nil, Result{}, err
 	}
+	res, err := g.generateShared(ctx, originals, thumbs, job)
+	if err != nil {
+		return nil, res, err
+	}
+	obj, info, err = thumbs.Open(ctx, job.Path)
+	if err != nil {
+		return nil, res, err
+	}
+	res.Info = info
+	return obj, res, nil
+}
+
+// generateShared runs one generation of job for every concurrent caller.
+func (g *Generator) generateShared(ctx context.Context, originals, thumbs storage.Store, job Job) (Result, error) {
 	// Only the caller whose function runs sets leader; the channel receive
 	// orders that write before the read below.
 	leader := false

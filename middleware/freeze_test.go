@@ -126,7 +126,15 @@ func TestFrozenDatabase(t *testing.T) {
 	store := hashes.NewStore(db, nil)
 	store.SetQueryTimeout(queryTimeout)
 	const stale = 3 * time.Second
-	cache := hashes.NewCache(store, hashes.CacheOptions{Interval: 100 * time.Millisecond, StaleIfError: stale})
+	var evMu sync.Mutex
+	var events []string
+	note := func(ev string) {
+		evMu.Lock()
+		events = append(events, time.Now().Format("05.000")+" "+ev)
+		evMu.Unlock()
+	}
+	cache := hashes.NewCache(store, hashes.CacheOptions{Interval: 100 * time.Millisecond, StaleIfError: stale,
+		Events: hashes.CacheEvents{Invalidate: func(r string) { note("drop " + r) }, Lookup: func(r string) { note("lookup " + r) }}})
 	defer cache.Close()
 	p := thumperProject(t, th)
 	p.Files = cache
@@ -136,8 +144,9 @@ func TestFrozenDatabase(t *testing.T) {
 	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
 
 	// The fixture's rows were just written: the probe drops the cache at
-	// every turn until the tables have been quiet for two seconds.
-	time.Sleep(2500 * time.Millisecond)
+	// every turn while UPDATE_TIME is within two (whole) seconds of NOW(),
+	// which is up to three seconds.
+	time.Sleep(3200 * time.Millisecond)
 	if res, _ := e.do(t, "GET", avatar); res.StatusCode != 200 {
 		t.Fatalf("warm: %d", res.StatusCode)
 	}
@@ -147,7 +156,9 @@ func TestFrozenDatabase(t *testing.T) {
 	start := time.Now()
 	res, _ := e.do(t, "GET", avatar)
 	if res.StatusCode != 200 || time.Since(start) > 200*time.Millisecond {
-		t.Errorf("cached hit while frozen: %d after %v", res.StatusCode, time.Since(start))
+		evMu.Lock()
+		t.Errorf("cached hit while frozen: %d after %v; frozen at %s; events %v", res.StatusCode, time.Since(start), frozenAt.Format("05.000"), events)
+		evMu.Unlock()
 	}
 	start = time.Now()
 	res, body := e.do(t, "GET", "/thumper/assets/"+fixture.SmallHash)

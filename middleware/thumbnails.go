@@ -73,7 +73,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.gen.Thumbnail(ctx, p.Originals, p.Thumbs, generator.Job{
+	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, generator.Job{
 		Source: file.FilenameDisk, Path: spec.Path(),
 		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
 		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
@@ -93,13 +93,8 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 	if res.Generated {
 		infoOf(r).cache = "generated"
 	}
-	obj, info, err := p.Thumbs.Open(ctx, spec.Path())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	defer obj.Close()
 	h := w.Header()
 	h.Set("Content-Type", contentTypes[spec.Format])
-	s.serveFile(w, r, a, obj, info)
+	s.serveFile(w, r, a, obj, res.Info)
 }
