@@ -1,6 +1,7 @@
 // Command thumbs times v8assets' thumbnail pipeline for bench/thumbs.sh.
 //
 //	thumbs -fixtures DIR                  write the benchmark originals into DIR
+//	thumbs -photo 3000x2000 -o FILE       write one photo-like JPEG (q90)
 //	thumbs -src F -w W -h H -fit crop|contain -n N
 //	                                      print the median milliseconds of N runs
 //	thumbs -src F -w W -h H -fit crop -once
@@ -33,7 +34,20 @@ func main() {
 	fit := flag.String("fit", "crop", "crop or contain")
 	n := flag.Int("n", 20, "runs")
 	once := flag.Bool("once", false, "run once and print the peak RSS in KiB")
+	photo := flag.String("photo", "", "write one photo-like JPEG of this size (WxH) to -o")
+	outPath := flag.String("o", "", "output file of -photo")
 	flag.Parse()
+
+	if *photo != "" {
+		var pw, ph int
+		if _, err := fmt.Sscanf(*photo, "%dx%d", &pw, &ph); err != nil {
+			log.Fatalf("-photo %q: %v", *photo, err)
+		}
+		if err := os.WriteFile(*outPath, fixture.JPEG(fixture.Photo(pw, ph, 31), 90), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	if *fixtures != "" {
 		files := map[string][]byte{
