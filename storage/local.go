@@ -11,12 +11,96 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
 // Local is a storage root on the local filesystem.
 type Local struct {
 	dir string
+	// root is the directory, opened once: a hit then costs the open of its
+	// path, not an open and close of the root as well. It is replaced when
+	// the directory at dir is no longer the one it holds (deleted and
+	// recreated); the old one is closed by its cleanup once unused.
+	root atomic.Pointer[rootDir]
+}
+
+// rootDir is an open root directory: as an os.Root for every operation,
+// and as a plain descriptor for the one-syscall open of openBeneath.
+type rootDir struct {
+	*os.Root
+	dir *os.File
+}
+
+func openRootDir(path string) (*rootDir, error) {
+	r, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := os.Open(path)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &rootDir{Root: r, dir: d}, nil
+}
+
+func (r *rootDir) Close() {
+	r.Root.Close()
+	r.dir.Close()
+}
+
+// open opens name for reading, never outside the root: in one openat2(2)
+// confined beneath the root where the kernel has it, else through os.Root.
+func (r *rootDir) open(name string) (*os.File, error) {
+	f, err := openBeneath(r.dir, name)
+	if errors.Is(err, errNoOpenBeneath) {
+		return r.Root.Open(name)
+	}
+	return f, err
+}
+
+// handle returns the open root directory.
+func (l *Local) handle() (*rootDir, error) {
+	if r := l.root.Load(); r != nil {
+		return r, nil
+	}
+	r, err := openRootDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	if !l.root.CompareAndSwap(nil, r) {
+		r.Close()
+	}
+	return l.root.Load(), nil
+}
+
+// renew replaces the root handle when it no longer holds the directory at
+// dir (creating that first when create is set) and reports whether it did.
+func (l *Local) renew(create bool) bool {
+	old := l.root.Load()
+	cur, err := os.Stat(l.dir)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if os.MkdirAll(l.dir, 0o755) == nil {
+			cur, err = os.Stat(l.dir)
+		}
+	}
+	if err != nil {
+		return false
+	}
+	if old != nil {
+		if held, err := old.Stat("."); err == nil && os.SameFile(held, cur) {
+			return false
+		}
+	}
+	r, err := openRootDir(l.dir)
+	if err != nil {
+		return false
+	}
+	if !l.root.CompareAndSwap(old, r) {
+		r.Close()
+	}
+	return true
 }
 
 // NewLocal returns the root at dir, which must be an existing, readable
@@ -60,7 +144,14 @@ func (l *Local) Open(_ context.Context, name string) (Object, Info, error) {
 	if err := CheckName(name); err != nil {
 		return nil, Info{}, err
 	}
-	f, err := os.OpenInRoot(l.dir, name)
+	root, err := l.handle()
+	if err != nil {
+		return nil, Info{}, classify(name, err)
+	}
+	f, err := root.open(name)
+	if errors.Is(err, fs.ErrNotExist) && l.renew(false) {
+		f, err = l.root.Load().open(name)
+	}
 	if err != nil {
 		return nil, Info{}, classify(name, err)
 	}
@@ -112,26 +203,21 @@ func (l *Local) Create(ctx context.Context, name string, data []byte, replace bo
 	if err := CheckName(name); err != nil {
 		return Info{}, err
 	}
-	root, err := os.OpenRoot(l.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		// Someone deleted the root (a purge by hand, a cleaned volume):
-		// recreate it rather than fail every write until an operator
-		// notices.
-		if err = os.MkdirAll(l.dir, 0o755); err == nil {
-			root, err = os.OpenRoot(l.dir)
-		}
-	}
+	// Someone may have deleted the root (a purge by hand, a cleaned
+	// volume): recreate it rather than fail every write until an operator
+	// notices.
+	l.renew(true)
+	root, err := l.handle()
 	if err != nil {
 		return Info{}, err
 	}
-	defer root.Close()
 	dir := filepath.Dir(name)
 	if dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return Info{}, classify(name, err)
 		}
 	}
-	tmpName, f, err := createTemp(root, dir)
+	tmpName, f, err := createTemp(root.Root, dir)
 	if err != nil {
 		return Info{}, classify(name, err)
 	}

@@ -41,7 +41,7 @@ type Spec struct {
 // never writes, so a conversion can never land on the thumbnail of another
 // original that shares the base name (spec Q2).
 func (s Spec) Dir() string {
-	dir := fmt.Sprintf("w%d,h%d,f%s,q%d", s.Width, s.Height, s.Fit, s.Quality)
+	dir := "w" + strconv.Itoa(s.Width) + ",h" + strconv.Itoa(s.Height) + ",f" + string(s.Fit) + ",q" + strconv.Itoa(s.Quality)
 	if s.Converted() {
 		dir += "," + s.Format
 	}
