@@ -56,6 +56,9 @@ type ServerConfig struct {
 	// AdminAuthFailures is how many failed admin authentications one client
 	// may make per minute before it gets 429.
 	AdminAuthFailures int `toml:"admin_auth_failures"`
+	// MaxGenerationMemory bounds the summed memory estimates of the
+	// generations running at once.
+	MaxGenerationMemory Size `toml:"max_generation_memory"`
 	// TrustedProxies are CIDR ranges of proxies whose X-Forwarded-For
 	// names the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
@@ -156,6 +159,8 @@ type ProjectConfig struct {
 	MaxDimension int `toml:"max_dimension"`
 	// MaxSourcePixels refuses originals with more pixels, before decoding.
 	MaxSourcePixels int64 `toml:"max_source_pixels"`
+	// MaxSourceBytes refuses larger originals before reading them.
+	MaxSourceBytes Size `toml:"max_source_bytes"`
 	// AutoOrient applies EXIF orientation before resizing (Q24).
 	AutoOrient bool `toml:"auto_orient"`
 	// ChangeProbe is how often the database is asked whether lookups
@@ -226,6 +231,7 @@ func DefaultConfig() *Config {
 			LogFormat:         "json", LogLevel: "info",
 			ShutdownTimeout: Duration{30 * time.Second},
 			MinFreeSpace:    Size{256 << 20}, AdminAuthFailures: 10, TrustedProxies: []string{},
+			MaxGenerationMemory: Size{512 << 20},
 		},
 		Projects: map[string]*ProjectConfig{},
 	}
@@ -249,6 +255,7 @@ func DefaultProject(name string) *ProjectConfig {
 		},
 		MaxDimension:       6000,
 		MaxSourcePixels:    50_000_000,
+		MaxSourceBytes:     Size{200 << 20},
 		AutoOrient:         true,
 		ChangeProbe:        Duration{250 * time.Millisecond},
 		StaleIfError:       Duration{time.Minute},
@@ -464,6 +471,9 @@ func (c *Config) Validate() []Problem {
 	if _, err := c.Server.Level(); err != nil {
 		add("server.log_level", `must be "debug", "info", "warn" or "error", got %q`, c.Server.LogLevel)
 	}
+	if c.Server.MaxGenerationMemory.Bytes < 16<<20 {
+		add("server.max_generation_memory", "must be at least 16MiB")
+	}
 	if c.Server.AdminAuthFailures < 1 {
 		add("server.admin_auth_failures", "must be at least 1")
 	}
@@ -542,6 +552,9 @@ func (c *Config) Validate() []Problem {
 		}
 		if p.MaxSourcePixels < 1 {
 			add(key+".max_source_pixels", "must be at least 1")
+		}
+		if p.MaxSourceBytes.Bytes < 1 {
+			add(key+".max_source_bytes", "must be at least 1")
 		}
 		if p.ChangeProbe.Duration < 0 {
 			add(key+".change_probe", "must not be negative")

@@ -71,6 +71,9 @@ func TestConfigDefaultsAndPaths(t *testing.T) {
 	if p.MaxDimension != 6000 || p.MaxSourcePixels != 50_000_000 || !p.AutoOrient || p.RequireWhitelist || p.CacheTTL != 0 {
 		t.Errorf("thumbnail defaults = %+v", *p)
 	}
+	if p.MaxSourceBytes.Bytes != 200<<20 || cfg.Server.MaxGenerationMemory.Bytes != 512<<20 {
+		t.Errorf("memory defaults = %v, %v", p.MaxSourceBytes, cfg.Server.MaxGenerationMemory)
+	}
 	if p.ChangeProbe.Duration != 250*time.Millisecond || p.StaleIfError.Duration != time.Minute || p.LookupCacheEntries != 100_000 {
 		t.Errorf("cache defaults = %+v", *p)
 	}
@@ -151,6 +154,8 @@ func TestConfigErrors(t *testing.T) {
 		"cache entries":         {minimal + "[projects.site]\nlookup_cache_entries = 0\n", []string{"projects.site.lookup_cache_entries: must be at least 1"}},
 		"negative stale":        {minimal + "[projects.site]\nstale_if_error = '-5s'\n", []string{"projects.site.stale_if_error: must not be negative"}},
 		"query timeout":         {minimal + "query_timeout = '0s'\n", []string{"projects.site.database.query_timeout: must be positive"}},
+		"generation memory":     {"[server]\nmax_generation_memory = '1MiB'\n" + minimal, []string{"server.max_generation_memory: must be at least 16MiB"}},
+		"source bytes":          {minimal + "[projects.site]\nmax_source_bytes = '0'\n", []string{"projects.site.max_source_bytes: must be at least 1"}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -152,7 +153,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	gen := generator.New(generator.Options{
 		Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
 		Timeout: cfg.Server.GenerationTimeout.Duration, SourceStatTTL: sourceStatTTL,
+		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes,
 	})
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit above the generation budget makes the collector work
+		// harder before the process outgrows what the operator planned.
+		debug.SetMemoryLimit(cfg.Server.MaxGenerationMemory.Bytes + memoryHeadroom)
+	}
 	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.Running()) })
 	projects, closeAll, err := openProjects(ctx, cfg, logger, m)
 	if err != nil {
@@ -219,6 +226,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 	logger.Info("stopped")
 	return 0
 }
+
+// memoryHeadroom is what GOMEMLIMIT allows beyond max_generation_memory:
+// the lookup caches, request buffers and the runtime itself.
+const memoryHeadroom = 256 << 20
 
 // sourceStatTTL is how long serve trusts an original's size and mtime for
 // the "replaced since" check of a thumbnail hit (spec Q12).
@@ -314,6 +325,7 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 				Limits:          whitelist.Options{RequireWhitelist: pc.RequireWhitelist, MaxDimension: pc.MaxDimension},
 				AutoOrient:      pc.AutoOrient,
 				MaxSourcePixels: pc.MaxSourcePixels,
+				MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
 			},
 			CORS: middleware.CORS{
 				Enabled:        pc.CORS.Enabled,

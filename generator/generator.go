@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/v8assets/v8assets/storage"
@@ -37,6 +38,11 @@ type Options struct {
 	Queue int
 	// Timeout bounds one generation, waiting excluded (default 30s).
 	Timeout time.Duration
+	// MemoryBudget bounds the sum of the memory estimates (Estimate) of the
+	// generations running at once; a generation that does not fit waits in
+	// the queue, and one whose estimate alone exceeds it is refused. 0: no
+	// bound.
+	MemoryBudget int64
 	// SourceStatTTL is how long an original's size and modification time
 	// are remembered for the "replaced since" check (spec Q12), so that a
 	// hit costs no stat of the original; 0 stats it on every request.
@@ -64,6 +70,9 @@ type Job struct {
 	AutoOrient bool
 	// MaxSourcePixels refuses originals with more pixels, before decoding.
 	MaxSourcePixels int64
+	// MaxSourceBytes refuses larger originals before reading them; 0: no
+	// limit.
+	MaxSourceBytes int64
 }
 
 // Result describes the generated (or reused) file.
@@ -86,6 +95,8 @@ type Generator struct {
 	base    context.Context
 	abandon context.CancelFunc
 	sources statCache
+	budget  int64
+	mem     *semaphore.Weighted
 }
 
 // New returns a Generator with opts, defaults filled in.
@@ -102,8 +113,12 @@ func New(opts Options) *Generator {
 		opts.Timeout = 30 * time.Second
 	}
 	base, abandon := context.WithCancel(context.Background())
-	return &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout,
-		base: base, abandon: abandon, sources: statCache{ttl: opts.SourceStatTTL}}
+	g := &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout,
+		base: base, abandon: abandon, sources: statCache{ttl: opts.SourceStatTTL}, budget: opts.MemoryBudget}
+	if opts.MemoryBudget > 0 {
+		g.mem = semaphore.NewWeighted(opts.MemoryBudget)
+	}
+	return g
 }
 
 // Waiting returns how many generations are waiting for a slot.
@@ -222,17 +237,47 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("generator shut down: %w", err)
 	}
-	if err := g.acquire(ctx); err != nil {
+	if err := precheck(job); err != nil {
 		return Result{}, err
 	}
-	defer func() { <-g.slots }()
+	f, orig, err := originals.Open(ctx, job.Source)
+	if errors.Is(err, storage.ErrNotExist) {
+		return Result{}, v8err.Wrap(v8err.Unprocessable, job.Source+" does not exist.", err)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close()
+	// Header first: size, kind, dimensions and the memory it will take are
+	// known before the rest of the original is read or anything decoded.
+	if job.MaxSourceBytes > 0 && orig.Size > job.MaxSourceBytes {
+		return Result{}, unprocessable(fmt.Sprintf("Image is too large: %d bytes exceeds %d.", orig.Size, job.MaxSourceBytes), nil)
+	}
+	hdr, prefix, err := readHeader(f)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := checkPixels(hdr.Width, hdr.Height, job); err != nil {
+		return Result{}, err
+	}
+	est := Estimate(hdr, orig.Size, job)
+	if g.budget > 0 && est > g.budget {
+		return Result{}, unprocessable(fmt.Sprintf("Image is too large: generating it takes about %d MiB, more than max_generation_memory (%d MiB).",
+			est>>20, g.budget>>20), nil)
+	}
+	release, err := g.admit(ctx, est)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 
-	src, orig, err := readAll(ctx, originals, job.Source)
-	if err != nil {
-		return Result{}, err
+	buf := bytes.NewBuffer(make([]byte, 0, max(orig.Size, int64(len(prefix)))+bytes.MinRead))
+	buf.Write(prefix)
+	if _, err := buf.ReadFrom(f); err != nil {
+		return Result{}, fmt.Errorf("read original: %w", err)
 	}
 	// Another request, or another instance, may have finished this file
 	// while we waited.
@@ -241,7 +286,7 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 		return Result{Info: info}, nil
 	}
 	var out bytes.Buffer
-	err = Render(ctx, src, job, &out)
+	err = Render(ctx, buf.Bytes(), job, &out)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -258,6 +303,36 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 		return Result{}, fmt.Errorf("write thumbnail: %w", err)
 	}
 	return Result{Info: info, Generated: true, Duration: time.Since(start)}, nil
+}
+
+// admit takes est bytes of the memory budget, then a generation slot,
+// waiting in the bounded queue for either, and returns the function that
+// gives both back. Memory comes first so that a generation waiting for it
+// holds no slot.
+func (g *Generator) admit(ctx context.Context, est int64) (func(), error) {
+	if g.mem != nil && !g.mem.TryAcquire(est) {
+		if g.waiting.Add(1) > g.queue {
+			g.waiting.Add(-1)
+			return nil, ErrBusy
+		}
+		err := g.mem.Acquire(ctx, est)
+		g.waiting.Add(-1)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := g.acquire(ctx); err != nil {
+		if g.mem != nil {
+			g.mem.Release(est)
+		}
+		return nil, err
+	}
+	return func() {
+		<-g.slots
+		if g.mem != nil {
+			g.mem.Release(est)
+		}
+	}, nil
 }
 
 // acquire takes a generation slot, waiting in the bounded queue if all are
@@ -279,20 +354,4 @@ func (g *Generator) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func readAll(ctx context.Context, originals storage.Store, name string) ([]byte, storage.Info, error) {
-	f, info, err := originals.Open(ctx, name)
-	if errors.Is(err, storage.ErrNotExist) {
-		return nil, info, v8err.Wrap(v8err.Unprocessable, name+" does not exist.", err)
-	}
-	if err != nil {
-		return nil, info, err
-	}
-	defer f.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, info.Size+bytes.MinRead))
-	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, info, fmt.Errorf("read original: %w", err)
-	}
-	return buf.Bytes(), info, nil
 }

@@ -38,18 +38,15 @@ var nonImageSources = map[string]bool{"pdf": true, "svg": true, "tif": true, "ti
 // orientation and v8's geometry, resamples and encodes, checking ctx between
 // the expensive steps. Errors are as for Generator.Thumbnail, plus ctx's.
 func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
-	if msg, ok := nonImageMessages[job.Format]; ok {
-		return unprocessable(msg, nil)
-	}
-	if nonImageSources[job.SourceExt] {
-		return unprocessable("Image source not readable", nil)
+	if err := precheck(job); err != nil {
+		return err
 	}
 	cfg, kind, err := image.DecodeConfig(bytes.NewReader(src))
 	if err != nil {
 		return unprocessable("Unable to init from given binary data.", err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > job.MaxSourcePixels {
-		return unprocessable(fmt.Sprintf("Image is too large: %dx%d exceeds %d pixels.", cfg.Width, cfg.Height, job.MaxSourcePixels), nil)
+	if err := checkPixels(cfg.Width, cfg.Height, job); err != nil {
+		return err
 	}
 	if job.Quality < 0 || job.Quality > 100 {
 		return unprocessable("Quality must range from 0 to 100.", nil)
@@ -116,6 +113,26 @@ func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
 		return err
 	}
 	return encode(out, resized, job, pal)
+}
+
+// precheck refuses what v8 refused before looking at any bytes: output in a
+// non-image format, and non-image originals (spec §4.6).
+func precheck(job Job) error {
+	if msg, ok := nonImageMessages[job.Format]; ok {
+		return unprocessable(msg, nil)
+	}
+	if nonImageSources[job.SourceExt] {
+		return unprocessable("Image source not readable", nil)
+	}
+	return nil
+}
+
+// checkPixels refuses originals of more than job.MaxSourcePixels pixels.
+func checkPixels(w, h int, job Job) error {
+	if px := int64(w) * int64(h); px > job.MaxSourcePixels {
+		return unprocessable(fmt.Sprintf("Image is too large: %dx%d exceeds %d pixels.", w, h, job.MaxSourcePixels), nil)
+	}
+	return nil
 }
 
 func subImage(img image.Image, r image.Rectangle) image.Image {

@@ -17,6 +17,9 @@ type Thumbnails struct {
 	Limits          whitelist.Options
 	AutoOrient      bool
 	MaxSourcePixels int64
+	// MaxSourceBytes refuses larger originals before reading them; 0: no
+	// limit.
+	MaxSourceBytes int64
 }
 
 // rulesCache keeps a project's parsed whitelist until the settings text
@@ -78,6 +81,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
 		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
 		AutoOrient: p.Thumbnails.AutoOrient, MaxSourcePixels: p.Thumbnails.MaxSourcePixels,
+		MaxSourceBytes: p.Thumbnails.MaxSourceBytes,
 	})
 	if errors.Is(err, storage.ErrOutsideRoot) {
 		s.log.ErrorContext(ctx, "filename_disk escapes a storage root",

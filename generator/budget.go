@@ -1,0 +1,177 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+)
+
+// Header is what the first bytes of an original say about it.
+type Header struct {
+	// Format is image.DecodeConfig's name: jpeg, png, gif or webp.
+	Format        string
+	Width, Height int
+	// BitDepth is the bits per sample (PNG: 1 to 16; 8 for the others).
+	BitDepth int
+	// PNG only: the colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha,
+	// 6 RGBA) and whether the image is Adam7-interlaced.
+	ColorType  int
+	Interlaced bool
+}
+
+// Prefix sizes: most headers fit in the first read; a JPEG whose frame
+// header follows large EXIF or ICC segments gets more, up to the last.
+var prefixSizes = []int{64 << 10, 1 << 20, 8 << 20}
+
+// readHeader reads as few bytes of r as it takes to learn its Header and
+// returns them too. A file that is no image of a known kind is refused as
+// v8 refused it, after at most the last prefix size.
+func readHeader(r io.Reader) (Header, []byte, error) {
+	var buf []byte
+	for i, size := range prefixSizes {
+		chunk := make([]byte, size-len(buf))
+		n, err := io.ReadFull(r, chunk)
+		buf = append(buf, chunk[:n]...)
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return Header{}, buf, fmt.Errorf("read original: %w", err)
+		}
+		h, herr := parseHeader(buf)
+		if herr == nil {
+			return h, buf, nil
+		}
+		// Only a header cut short by the prefix is worth a longer read.
+		if eof || i == len(prefixSizes)-1 || !errors.Is(herr, io.ErrUnexpectedEOF) {
+			return Header{}, buf, unprocessable("Unable to init from given binary data.", herr)
+		}
+	}
+	panic("unreachable")
+}
+
+// parseHeader returns the Header of an image whose first bytes are b.
+func parseHeader(b []byte) (Header, error) {
+	cfg, kind, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return Header{}, err
+	}
+	h := Header{Format: kind, Width: cfg.Width, Height: cfg.Height, BitDepth: 8}
+	if kind == "png" && len(b) >= 29 {
+		// IHDR: width, height, bit depth, colour type, compression,
+		// filter, interlace, right after the 8-byte signature and the
+		// chunk's length and type.
+		h.BitDepth, h.ColorType, h.Interlaced = int(b[24]), int(b[25]), b[28] == 1
+	}
+	return h, nil
+}
+
+// estimateOverhead covers what no formula below names: codec state, zlib
+// windows, small buffers.
+const estimateOverhead = 4 << 20
+
+// Estimate returns an upper bound of the bytes generating job from an
+// original described by h (srcSize bytes long) allocates at its peak: the
+// original's bytes, the decoded image at the scale actually decoded, the
+// crop copy when one is needed, the two resampling passes, and the encoder's
+// buffers, plus a fixed overhead.
+func Estimate(h Header, srcSize int64, job Job) int64 {
+	W, H := int64(h.Width), int64(h.Height)
+	tw, th := int64(job.Width), int64(job.Height)
+	if job.Contain {
+		cw, ch := ContainSize(h.Width, h.Height, job.Width, job.Height)
+		tw, th = int64(cw), int64(ch)
+	}
+	decoded := W * H * decodedBytesPerPixel(h)
+	if h.Format == "jpeg" {
+		decoded = jpegDecodeBytes(h, job)
+	}
+	if h.Format == "png" && h.Interlaced {
+		// image/png decodes each Adam7 pass into an image of its own
+		// before merging them.
+		decoded *= 2
+	}
+	// The crop box, when the decoded type cannot be sliced in place, is
+	// copied to RGBA; bound it by the whole decoded picture at 4 bytes.
+	crop := W * H * 4
+	if h.Format == "jpeg" && Native {
+		crop = 0 // libjpeg-turbo decodes to RGBA, which slices in place
+	}
+	// nfnt/resize: a horizontal pass to tw × (source rows), then a vertical
+	// pass to tw × th, at up to 8 bytes a pixel (16-bit sources).
+	rows := H
+	if h.Format == "jpeg" {
+		rows = int64(math.Ceil(float64(H) / float64(jpegDenominator(h, job))))
+	}
+	resample := tw*rows*8 + tw*th*8
+	// Encoders: an RGBA or NRGBA copy of the result and the output bytes.
+	enc := tw * th * 4 * 3
+	return srcSize + decoded + crop + resample + enc + estimateOverhead
+}
+
+// decodedBytesPerPixel returns the bytes per pixel of the image Go's
+// decoders return for h.
+func decodedBytesPerPixel(h Header) int64 {
+	switch h.Format {
+	case "gif":
+		return 1
+	case "webp":
+		return 3 // YCbCr 4:2:0 (1.5) with an alpha plane (1), rounded up
+	case "png":
+		switch {
+		case h.ColorType == 3:
+			return 1
+		case h.ColorType == 0 && h.BitDepth <= 8:
+			return 1
+		case h.ColorType == 0:
+			return 2
+		case h.BitDepth == 16:
+			return 8
+		}
+		return 4
+	}
+	return 4
+}
+
+// jpegDenominator returns the DCT scale the native decoder will use.
+func jpegDenominator(h Header, job Job) int {
+	if !Native {
+		return 1
+	}
+	W, H := h.Width, h.Height
+	box := image.Rect(0, 0, W, H)
+	tw, th := job.Width, job.Height
+	if job.Contain {
+		tw, th = ContainSize(W, H, job.Width, job.Height)
+	} else {
+		box = CropBox(W, H, job.Width, job.Height)
+	}
+	if box.Dx() == 0 || box.Dy() == 0 {
+		return 1
+	}
+	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
+	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	// Orientation may swap the axes: take the stricter of both.
+	minW, minH = max(minW, minH), max(minW, minH)
+	for _, d := range []int{8, 4, 2} {
+		if ceilDiv(W, d) >= minW && ceilDiv(H, d) >= minH {
+			return d
+		}
+	}
+	return 1
+}
+
+// jpegDecodeBytes bounds a JPEG decode: the RGBA picture at the DCT scale,
+// and — native build — the full-size image/jpeg pass that arbitrates
+// libjpeg warnings, at most 3 bytes a pixel (4:4:4); pure Go decodes once,
+// at full size, as YCbCr or CMYK (4 bytes a pixel at most).
+func jpegDecodeBytes(h Header, job Job) int64 {
+	W, H := int64(h.Width), int64(h.Height)
+	if !Native {
+		return W * H * 4
+	}
+	d := int64(jpegDenominator(h, job))
+	scaled := ((W + d - 1) / d) * ((H + d - 1) / d) * 4
+	return scaled + W*H*3
+}
