@@ -57,7 +57,9 @@ type CacheOptions struct {
 	StaleIfError time.Duration
 	// Entries bounds the file entries kept (least recently used go first).
 	Entries int
-	// Probe reads the change signal; nil uses the store's (ChangeProbe).
+	// Probe reads the change signal; nil reads the store's database:
+	// UPDATE_TIME from information_schema on MySQL/MariaDB, PRAGMA
+	// data_version on SQLite.
 	Probe Probe
 	// Project names the project in log lines.
 	Project string
@@ -101,9 +103,10 @@ type Cache struct {
 	entries  map[string]*list.Element
 	lru      *list.List
 
-	probeMu sync.Mutex // one probe at a time (the loop and Sync)
-	stop    context.CancelFunc
-	done    chan struct{}
+	probeMu    sync.Mutex // one probe at a time (the loop and Sync)
+	closeProbe func()     // releases the store probe's connection
+	stop       context.CancelFunc
+	done       chan struct{}
 }
 
 type settingsEntry struct {
@@ -124,23 +127,28 @@ func NewCache(s *Store, opts CacheOptions) *Cache {
 	if opts.Entries <= 0 {
 		opts.Entries = 100_000
 	}
+	closeProbe := func() {}
 	if opts.Probe == nil {
-		opts.Probe = s.ChangeProbe()
+		p := s.newProbe()
+		opts.Probe, closeProbe = p.read, p.reset
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cache{Store: s, opts: opts, lastOK: time.Now(), entries: map[string]*list.Element{}, lru: list.New(),
-		stop: cancel, done: make(chan struct{})}
+		closeProbe: closeProbe, stop: cancel, done: make(chan struct{})}
 	go c.loop(ctx)
 	return c
 }
 
-// Close stops the change probe.
+// Close stops the change probe and releases its connection.
 func (c *Cache) Close() {
 	c.stop()
 	<-c.done
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	c.closeProbe()
 }
 
 func (c *Cache) loop(ctx context.Context) {
@@ -347,22 +355,26 @@ func Unreachable(err error) bool {
 	return errors.As(err, &ne)
 }
 
-// ChangeProbe returns the probe for the store's database: UPDATE_TIME from
-// information_schema on MySQL/MariaDB, PRAGMA data_version on SQLite.
-func (s *Store) ChangeProbe() Probe {
-	p := &dbProbe{store: s}
-	if strings.HasPrefix(s.db.DriverName(), "sqlite") {
-		return p.sqlite
-	}
-	return p.mysql
+// newProbe returns the change probe of the store's database.
+func (s *Store) newProbe() *dbProbe {
+	return &dbProbe{store: s, sqliteDB: strings.HasPrefix(s.db.DriverName(), "sqlite")}
 }
 
 // dbProbe keeps one connection for the probe: SQLite's data_version only
 // changes for writes by other connections than the one asking, and MySQL 8
 // needs a session variable set once.
 type dbProbe struct {
-	store *Store
-	conn  *sql.Conn
+	store    *Store
+	sqliteDB bool
+	conn     *sql.Conn
+}
+
+// read reads the signal.
+func (p *dbProbe) read(ctx context.Context) (Signal, error) {
+	if p.sqliteDB {
+		return p.sqlite(ctx)
+	}
+	return p.mysql(ctx)
 }
 
 func (p *dbProbe) connection(ctx context.Context, setup string) (*sql.Conn, error) {
