@@ -84,8 +84,19 @@ func Estimate(h Header, srcSize int64, job Job) int64 {
 		tw, th = int64(cw), int64(ch)
 	}
 	decoded := W * H * decodedBytesPerPixel(h)
-	if h.Format == "jpeg" {
+	// rows is how many source rows reach the resampler.
+	rows := H
+	switch {
+	case h.Format == "jpeg":
 		decoded = jpegDecodeBytes(h, job)
+		rows = int64(math.Ceil(float64(H) / float64(jpegDenominator(h, job))))
+	case streamable(h):
+		minW, minH := minDecodeSize(h, job)
+		f := int64(shrinkFactor(h.Width, h.Height, max(minW, minH), max(minW, minH)))
+		ow, oh := (W+f-1)/f, (H+f-1)/f
+		// One decoded row, one row of sums, the shrunk image.
+		decoded = W*4 + ow*16 + ow*oh*4
+		rows = oh
 	}
 	if h.Format == "png" && h.Interlaced {
 		// image/png decodes each Adam7 pass into an image of its own
@@ -95,15 +106,11 @@ func Estimate(h Header, srcSize int64, job Job) int64 {
 	// The crop box, when the decoded type cannot be sliced in place, is
 	// copied to RGBA; bound it by the whole decoded picture at 4 bytes.
 	crop := W * H * 4
-	if h.Format == "jpeg" && Native {
-		crop = 0 // libjpeg-turbo decodes to RGBA, which slices in place
+	if h.Format == "jpeg" && Native || streamable(h) {
+		crop = 0 // decoded to RGBA, which slices in place
 	}
 	// nfnt/resize: a horizontal pass to tw × (source rows), then a vertical
 	// pass to tw × th, at up to 8 bytes a pixel (16-bit sources).
-	rows := H
-	if h.Format == "jpeg" {
-		rows = int64(math.Ceil(float64(H) / float64(jpegDenominator(h, job))))
-	}
 	resample := tw*rows*8 + tw*th*8
 	// Encoders: an RGBA or NRGBA copy of the result and the output bytes.
 	enc := tw * th * 4 * 3
@@ -134,11 +141,22 @@ func decodedBytesPerPixel(h Header) int64 {
 	return 4
 }
 
-// jpegDenominator returns the DCT scale the native decoder will use.
-func jpegDenominator(h Header, job Job) int {
-	if !Native {
-		return 1
-	}
+// streamable reports whether h is decoded row by row (decodePNGShrunk):
+// non-interlaced truecolour or grey+alpha PNG in the native build. Grey and
+// palette PNGs, small already in image/png, keep their own image types.
+func streamable(h Header) bool {
+	return streamsPNG && h.Format == "png" && !h.Interlaced && (h.ColorType == 2 || h.ColorType == 4 || h.ColorType == 6)
+}
+
+// shrinkFactor returns the integer box pre-shrink of a w×h PNG that keeps it
+// at least twice minW×minH, so the resampler still has pixels to work with.
+func shrinkFactor(w, h, minW, minH int) int {
+	return max(1, min(w/max(2*minW, 1), h/max(2*minH, 1)))
+}
+
+// minDecodeSize returns how large the whole picture must be decoded for
+// job's box to still cover the target.
+func minDecodeSize(h Header, job Job) (int, int) {
 	W, H := h.Width, h.Height
 	box := image.Rect(0, 0, W, H)
 	tw, th := job.Width, job.Height
@@ -148,10 +166,18 @@ func jpegDenominator(h Header, job Job) int {
 		box = CropBox(W, H, job.Width, job.Height)
 	}
 	if box.Dx() == 0 || box.Dy() == 0 {
+		return W, H
+	}
+	return int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx()))), int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+}
+
+// jpegDenominator returns the DCT scale the native decoder will use.
+func jpegDenominator(h Header, job Job) int {
+	if !Native {
 		return 1
 	}
-	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
-	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	W, H := h.Width, h.Height
+	minW, minH := minDecodeSize(h, job)
 	// Orientation may swap the axes: take the stricter of both.
 	minW, minH = max(minW, minH), max(minW, minH)
 	for _, d := range []int{8, 4, 2} {

@@ -74,8 +74,6 @@ func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
 	return img, nil
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
 // encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q.
 func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
 	h := C.tjInitCompress()

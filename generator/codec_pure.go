@@ -4,6 +4,7 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/jpeg"
 	"io"
@@ -26,4 +27,13 @@ func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
 // encodeWebP fails: there is no WebP encoder in the pure-Go build.
 func encodeWebP(io.Writer, *image.NRGBA, int) error {
 	return errWebPUnsupported
+}
+
+// streamsPNG reports whether this build decodes PNG row by row; the pure-Go
+// build decodes it whole with image/png.
+const streamsPNG = false
+
+// decodePNGShrunk is never called in the pure-Go build.
+func decodePNGShrunk([]byte, int, int, int) (image.Image, error) {
+	return nil, errors.New("png streaming needs the cgo build")
 }

@@ -35,3 +35,5 @@ func ContainSize(W, H, w, h int) (int, int) {
 	}
 	return w, hA
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -38,14 +38,21 @@ var nonImageSources = map[string]bool{"pdf": true, "svg": true, "tif": true, "ti
 // orientation and v8's geometry, resamples and encodes, checking ctx between
 // the expensive steps. Errors are as for Generator.Thumbnail, plus ctx's.
 func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
+	return render(ctx, src, job, out, true)
+}
+
+// render is Render; stream false decodes PNG whole with image/png even where
+// it could stream, for comparisons.
+func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool) error {
 	if err := precheck(job); err != nil {
 		return err
 	}
-	cfg, kind, err := image.DecodeConfig(bytes.NewReader(src))
+	hdr, err := parseHeader(src)
 	if err != nil {
 		return unprocessable("Unable to init from given binary data.", err)
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, job); err != nil {
+	kind := hdr.Format
+	if err := checkPixels(hdr.Width, hdr.Height, job); err != nil {
 		return err
 	}
 	if job.Quality < 0 || job.Quality > 100 {
@@ -55,7 +62,7 @@ func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
 	if job.AutoOrient && kind == "jpeg" {
 		orientation = jpegOrientation(src)
 	}
-	W, H := cfg.Width, cfg.Height
+	W, H := hdr.Width, hdr.Height
 	if swapsAxes(orientation) {
 		W, H = H, W
 	}
@@ -70,17 +77,20 @@ func Render(ctx context.Context, src []byte, job Job, out io.Writer) error {
 		return unprocessable(fmt.Sprintf("Thumbnail is too large: %dx%d exceeds %d pixels.", tw, th, job.MaxSourcePixels), nil)
 	}
 
+	// The whole picture must decode at least this large for the box to
+	// still cover tw×th.
+	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
+	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	if swapsAxes(orientation) {
+		minW, minH = minH, minW
+	}
 	var img image.Image
-	if kind == "jpeg" {
-		// The whole picture must decode at least this large for the box to
-		// still cover tw×th.
-		minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
-		minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
-		if swapsAxes(orientation) {
-			minW, minH = minH, minW
-		}
+	switch {
+	case kind == "jpeg":
 		img, err = decodeJPEG(src, minW, minH)
-	} else {
+	case stream && streamable(hdr):
+		img, err = decodePNGShrunk(src, hdr.Width, hdr.Height, shrinkFactor(hdr.Width, hdr.Height, minW, minH))
+	default:
 		img, _, err = image.Decode(bytes.NewReader(src))
 	}
 	if err != nil {
