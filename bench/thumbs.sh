@@ -55,6 +55,7 @@ done <<'CASES'
 6000x4000.jpg 200 200 crop
 6000x4000.jpg 800 600 crop
 1800x1200.png 200 200 crop
+7000x7000.png 200 200 crop
 CASES
 
 rss=$("$work/thumbs" -src "$work/src/6000x4000.jpg" -w 200 -h 200 -fit crop -once)
