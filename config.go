@@ -163,6 +163,8 @@ type ProjectConfig struct {
 	MaxSourceBytes Size `toml:"max_source_bytes"`
 	// AutoOrient applies EXIF orientation before resizing (Q24).
 	AutoOrient bool `toml:"auto_orient"`
+	// Rendering is "fast" or "v8" (thumbnails like the ones v8 wrote, Q41).
+	Rendering string `toml:"rendering"`
 	// ChangeProbe is how often the database is asked whether lookups
 	// changed; "0" turns the lookup cache off (v8: two queries a request).
 	ChangeProbe Duration `toml:"change_probe"`
@@ -257,6 +259,7 @@ func DefaultProject(name string) *ProjectConfig {
 		MaxSourcePixels:    50_000_000,
 		MaxSourceBytes:     Size{200 << 20},
 		AutoOrient:         true,
+		Rendering:          "fast",
 		ChangeProbe:        Duration{250 * time.Millisecond},
 		StaleIfError:       Duration{time.Minute},
 		LookupCacheEntries: 100_000,
@@ -552,6 +555,9 @@ func (c *Config) Validate() []Problem {
 		}
 		if p.MaxSourcePixels < 1 {
 			add(key+".max_source_pixels", "must be at least 1")
+		}
+		if p.Rendering != "fast" && p.Rendering != "v8" {
+			add(key+".rendering", `must be "fast" or "v8", got %q`, p.Rendering)
 		}
 		if p.MaxSourceBytes.Bytes < 1 {
 			add(key+".max_source_bytes", "must be at least 1")

@@ -156,6 +156,7 @@ func TestConfigErrors(t *testing.T) {
 		"query timeout":         {minimal + "query_timeout = '0s'\n", []string{"projects.site.database.query_timeout: must be positive"}},
 		"generation memory":     {"[server]\nmax_generation_memory = '1MiB'\n" + minimal, []string{"server.max_generation_memory: must be at least 16MiB"}},
 		"source bytes":          {minimal + "[projects.site]\nmax_source_bytes = '0'\n", []string{"projects.site.max_source_bytes: must be at least 1"}},
+		"rendering":             {minimal + "[projects.site]\nrendering = 'gd'\n", []string{`projects.site.rendering: must be "fast" or "v8", got "gd"`}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}

@@ -326,6 +326,7 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 				AutoOrient:      pc.AutoOrient,
 				MaxSourcePixels: pc.MaxSourcePixels,
 				MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
+				Rendering:       pc.Rendering,
 			},
 			CORS: middleware.CORS{
 				Enabled:        pc.CORS.Enabled,

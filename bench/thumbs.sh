@@ -40,15 +40,16 @@ vips_ms() { # src w h fit
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == 0) print "–"; else printf "%.2f×", b / a }'; }
 
-echo "| conversion | v8assets (turbo) | v8assets (pure Go) | vipsthumbnail | PHP-GD | vips ÷ ours | GD ÷ ours |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| conversion | v8assets (turbo) | v8assets rendering v8 | v8assets (pure Go) | vipsthumbnail | PHP-GD | vips ÷ ours | GD ÷ ours | GD ÷ v8 rendering |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 while read -r src w h fit; do
   ours=$("$work/thumbs" -src "$work/src/$src" -w "$w" -h "$h" -fit "$fit" -n "$runs")
+  v8r=$("$work/thumbs" -rendering v8 -src "$work/src/$src" -w "$w" -h "$h" -fit "$fit" -n "$runs")
   pure=$("$work/thumbs-pure" -src "$work/src/$src" -w "$w" -h "$h" -fit "$fit" -n "$(( (runs + 2) / 3 ))")
   vips=""; gd=""
   [ "$have_vips" = 1 ] && vips=$(vips_ms "$src" "$w" "$h" "$fit")
   [ "$have_php" = 1 ] && gd=$(php bench/gd.php "$work/src/$src" "$w" "$h" "$fit" "$runs")
-  echo "| $src → ${w}×${h} $fit | $ours | $pure | ${vips:-–} | ${gd:-–} | $(ratio "$ours" "$vips") | $(ratio "$ours" "$gd") |"
+  echo "| $src → ${w}×${h} $fit | $ours | $v8r | $pure | ${vips:-–} | ${gd:-–} | $(ratio "$ours" "$vips") | $(ratio "$ours" "$gd") | $(ratio "$v8r" "$gd") |"
 done <<'CASES'
 1800x1200.jpg 200 200 crop
 1800x1200.jpg 200 200 contain

@@ -168,7 +168,12 @@ func minDecodeSize(h Header, job Job) (int, int) {
 	if box.Dx() == 0 || box.Dy() == 0 {
 		return W, H
 	}
-	return int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx()))), int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
+	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	if job.Rendering == RenderV8 {
+		minW, minH = minW*v8MinScale, minH*v8MinScale
+	}
+	return minW, minH
 }
 
 // jpegDenominator returns the DCT scale the native decoder will use.

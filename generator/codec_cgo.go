@@ -28,7 +28,8 @@ const Native = true
 // whose result is still at least minW×minH, using libjpeg-turbo's DCT-domain
 // scaling: a 6000×4000 photo wanted at 200×200 is decoded at 750×500 and
 // never exists at full size in memory. CMYK JPEGs go through image/jpeg.
-func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
+// With accurate the IDCT and chroma upsampling are libjpeg's exact ones.
+func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty JPEG")
 	}
@@ -57,8 +58,12 @@ func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
 	img := image.NewRGBA(image.Rect(0, 0, sw, sh))
 	// Fast IDCT and chroma upsampling: their loss is invisible once the
 	// picture is resampled down to a thumbnail, and they save ~10%.
+	flags := C.int(C.TJFLAG_FASTDCT | C.TJFLAG_FASTUPSAMPLE)
+	if accurate {
+		flags = 0
+	}
 	rc := C.tjDecompress2(h, src, C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
-		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, C.TJFLAG_FASTDCT|C.TJFLAG_FASTUPSAMPLE)
+		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, flags)
 	if rc != 0 {
 		if C.tjGetErrorCode(h) == C.TJERR_FATAL {
 			return nil, fmt.Errorf("jpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
@@ -74,8 +79,10 @@ func decodeJPEG(b []byte, minW, minH int) (image.Image, error) {
 	return img, nil
 }
 
-// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q.
-func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
+// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q, with
+// libjpeg's accurate integer DCT when accurate is set (what GD's imagejpeg
+// used).
+func encodeJPEG(w io.Writer, img *image.RGBA, q int, accurate bool) error {
 	h := C.tjInitCompress()
 	if h == nil {
 		return errors.New("tjInitCompress failed")
@@ -85,7 +92,7 @@ func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
 	var size C.ulong
 	b := img.Bounds()
 	rc := C.tjCompress2(h, (*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()),
-		C.TJPF_RGBA, &out, &size, C.TJSAMP_420, C.int(q), 0)
+		C.TJPF_RGBA, &out, &size, C.TJSAMP_420, C.int(q), encodeFlags(accurate))
 	if out != nil {
 		defer C.tjFree(out)
 	}
@@ -94,6 +101,13 @@ func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
 	}
 	_, err := w.Write(C.GoBytes(unsafe.Pointer(out), C.int(size)))
 	return err
+}
+
+func encodeFlags(accurate bool) C.int {
+	if accurate {
+		return C.TJFLAG_ACCURATEDCT
+	}
+	return 0
 }
 
 // encodeWebP writes img as a lossy WebP at quality q, keeping alpha.

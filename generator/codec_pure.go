@@ -15,12 +15,13 @@ const Native = false
 
 // decodeJPEG decodes the whole JPEG with image/jpeg, which cannot scale
 // while decoding; minW and minH are ignored.
-func decodeJPEG(b []byte, _, _ int) (image.Image, error) {
+func decodeJPEG(b []byte, _, _ int, _ bool) (image.Image, error) {
 	return jpeg.Decode(bytes.NewReader(b))
 }
 
-// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q.
-func encodeJPEG(w io.Writer, img *image.RGBA, q int) error {
+// encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q; image/jpeg
+// has one DCT, so accurate changes nothing.
+func encodeJPEG(w io.Writer, img *image.RGBA, q int, _ bool) error {
 	return jpeg.Encode(w, img, &jpeg.Options{Quality: q})
 }
 

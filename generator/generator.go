@@ -73,6 +73,9 @@ type Job struct {
 	// MaxSourceBytes refuses larger originals before reading them; 0: no
 	// limit.
 	MaxSourceBytes int64
+	// Rendering is RenderFast ("" means it too) or RenderV8. It never
+	// changes the output's path.
+	Rendering string
 }
 
 // Result describes the generated (or reused) file.

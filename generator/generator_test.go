@@ -429,7 +429,7 @@ func TestScaledJPEGDecode(t *testing.T) {
 	b := fixture.JPEG(fixture.Photo(1600, 1200, 6), 85)
 	cases := map[[2]int]image.Point{{200, 200}: {400, 300}, {200, 100}: {200, 150}, {1000, 10}: {1600, 1200}, {401, 1}: {800, 600}}
 	for min, want := range cases {
-		img, err := decodeJPEG(b, min[0], min[1])
+		img, err := decodeJPEG(b, min[0], min[1], false)
 		if err != nil {
 			t.Fatal(err)
 		}

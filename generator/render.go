@@ -81,13 +81,17 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	// still cover tw×th.
 	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
 	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	v8 := job.Rendering == RenderV8
+	if v8 {
+		minW, minH = minW*v8MinScale, minH*v8MinScale
+	}
 	if swapsAxes(orientation) {
 		minW, minH = minH, minW
 	}
 	var img image.Image
 	switch {
 	case kind == "jpeg":
-		img, err = decodeJPEG(src, minW, minH)
+		img, err = decodeJPEG(src, minW, minH, v8)
 	case stream && streamable(hdr):
 		img, err = decodePNGShrunk(src, hdr.Width, hdr.Height, shrinkFactor(hdr.Width, hdr.Height, minW, minH))
 	default:
@@ -104,6 +108,19 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	// Map the box from full-size coordinates onto the decoded image.
 	b := img.Bounds()
 	sx, sy := float64(b.Dx())/float64(W), float64(b.Dy())/float64(H)
+	if v8 {
+		// GD's average over the exact, possibly fractional, box.
+		resized := gdResample(img, float64(b.Min.X)+float64(box.Min.X)*sx, float64(b.Min.Y)+float64(box.Min.Y)*sy,
+			float64(box.Dx())*sx, float64(box.Dy())*sy, tw, th)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var pal *image.Paletted
+		if p, ok := img.(*image.Paletted); ok {
+			pal = p
+		}
+		return encode(out, resized, job, pal)
+	}
 	r := image.Rect(
 		b.Min.X+int(math.Round(float64(box.Min.X)*sx)), b.Min.Y+int(math.Round(float64(box.Min.Y)*sy)),
 		b.Min.X+int(math.Round(float64(box.Max.X)*sx)), b.Min.Y+int(math.Round(float64(box.Max.Y)*sy)),
@@ -162,7 +179,7 @@ func encode(w io.Writer, img image.Image, job Job, source *image.Paletted) error
 	}
 	switch job.Format {
 	case "jpg", "jpeg":
-		return encodeJPEG(w, toRGBA(img), q)
+		return encodeJPEG(w, toRGBA(img), q, job.Rendering == RenderV8)
 	case "png":
 		// Best speed: 4–5× faster than zlib's default level for thumbnails a
 		// few percent larger, and a generated file is written only once.

@@ -20,6 +20,8 @@ type Thumbnails struct {
 	// MaxSourceBytes refuses larger originals before reading them; 0: no
 	// limit.
 	MaxSourceBytes int64
+	// Rendering is generator.RenderFast or generator.RenderV8.
+	Rendering string
 }
 
 // rulesCache keeps a project's parsed whitelist until the settings text
@@ -81,7 +83,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
 		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
 		AutoOrient: p.Thumbnails.AutoOrient, MaxSourcePixels: p.Thumbnails.MaxSourcePixels,
-		MaxSourceBytes: p.Thumbnails.MaxSourceBytes,
+		MaxSourceBytes: p.Thumbnails.MaxSourceBytes, Rendering: p.Thumbnails.Rendering,
 	})
 	if errors.Is(err, storage.ErrOutsideRoot) {
 		s.log.ErrorContext(ctx, "filename_disk escapes a storage root",

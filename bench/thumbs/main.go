@@ -43,6 +43,7 @@ func main() {
 	outPath := flag.String("o", "", "output file of -photo and -gradient")
 	gradient := flag.String("gradient", "", "write a gradient PNG of this size (WxH) to -o")
 	depth := flag.Int("depth", 8, "bits per sample of -gradient: 8 or 16")
+	rendering := flag.String("rendering", generator.RenderFast, "fast or v8")
 	flag.Parse()
 
 	if *gradient != "" {
@@ -95,7 +96,7 @@ func main() {
 	}
 	ext := strings.TrimPrefix(filepath.Ext(*src), ".")
 	job := generator.Job{Width: *w, Height: *h, Contain: *fit == "contain", Quality: 80, Format: ext,
-		SourceExt: ext, AutoOrient: true, MaxSourcePixels: 50_000_000}
+		SourceExt: ext, AutoOrient: true, MaxSourcePixels: 50_000_000, Rendering: *rendering}
 	if *once {
 		if err := generator.Render(context.Background(), b, job, io.Discard); err != nil {
 			log.Fatal(err)

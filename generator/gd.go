@@ -1,0 +1,144 @@
+package generator
+
+import (
+	"image"
+	"image/draw"
+	"math"
+)
+
+// Renderings: how a thumbnail is resampled and encoded (spec Q41).
+const (
+	// RenderFast decodes JPEG at the smallest DCT scale that covers the
+	// target, resamples with Lanczos3 and encodes with the fast DCT.
+	RenderFast = "fast"
+	// RenderV8 reproduces what v8 wrote (Intervention Image with GD):
+	// accurate DCT, GD's area average over the exact box, truncation.
+	RenderV8 = "v8"
+)
+
+// v8MinScale is how many times larger than the target the crop box must
+// stay when the v8 rendering decodes a JPEG at a DCT scale: below that the
+// scaled pixels, not GD's average, decide the result. Measured on v8's demo
+// thumbnails: at 4× the 64×64 ones drift to a mean RMSE of 0.015 against
+// v8's; at 8× they match a full-size decode (0.010).
+const v8MinScale = 8
+
+// axisWeights are, for each output index, the first source index it reads
+// and the overlap of each source pixel with its exact source interval.
+type axisWeights struct {
+	first   []int
+	weights [][]float32
+}
+
+// areaWeights maps dst output pixels onto the source interval [x0, x0+w):
+// output i covers [x0 + i·w/dst, x0 + (i+1)·w/dst), and each source pixel
+// p weighs the length of [p, p+1) inside it — the proportions libgd's
+// imagecopyresampled gives the border pixels of each block.
+func areaWeights(x0, w float64, dst, limit int) axisWeights {
+	aw := axisWeights{first: make([]int, dst), weights: make([][]float32, dst)}
+	step := w / float64(dst)
+	for i := range dst {
+		a, b := x0+float64(i)*step, x0+float64(i+1)*step
+		p0 := int(math.Floor(a))
+		var ws []float32
+		for p := p0; float64(p) < b; p++ {
+			lo, hi := math.Max(a, float64(p)), math.Min(b, float64(p+1))
+			if hi > lo && p >= 0 && p < limit {
+				ws = append(ws, float32(hi-lo))
+			} else {
+				ws = append(ws, 0)
+			}
+		}
+		aw.first[i], aw.weights[i] = p0, ws
+	}
+	return aw
+}
+
+// gdResample resamples the box (x0, y0, w, h), in src's pixel coordinates
+// and possibly fractional, to dw×dh as libgd ≤ 2.3.0's imagecopyresampled
+// did: every output pixel is the area-weighted mean of the source pixels
+// its exact interval covers, colours weighted by GD's 7-bit opacity, then
+// truncated. It runs separably (rows, then columns) in float32.
+func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA {
+	b := src.Bounds()
+	rgba, ok := src.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(b)
+		draw.Draw(rgba, b, src, b.Min, draw.Src)
+	}
+	x0, y0 = x0-float64(b.Min.X), y0-float64(b.Min.Y)
+	xs := areaWeights(x0, w, dw, b.Dx())
+	ys := areaWeights(y0, h, dh, b.Dy())
+	rowLo := max(int(math.Floor(y0)), 0)
+	rowHi := min(int(math.Ceil(y0+h)), b.Dy())
+	// Per (source row, output column): Σ colour·opacity·weight for r, g,
+	// b; Σ opacity·weight; Σ GD alpha·weight; Σ weight.
+	const ch = 6
+	tmp := make([]float32, max(rowHi-rowLo, 0)*dw*ch)
+	for y := rowLo; y < rowHi; y++ {
+		line := rgba.Pix[y*rgba.Stride:]
+		out := tmp[(y-rowLo)*dw*ch:]
+		for i := range dw {
+			var acc [ch]float32
+			for k, wt := range xs.weights[i] {
+				if wt == 0 {
+					continue
+				}
+				p := line[(xs.first[i]+k)*4:]
+				// GD's alpha is 7-bit with 0 opaque (127 - A/2); its
+				// opacity is A/2. Colours come unpremultiplied.
+				opacity := float32(p[3] >> 1)
+				r, g, bl := float32(p[0]), float32(p[1]), float32(p[2])
+				if p[3] != 255 && p[3] != 0 {
+					un := 255 / float32(p[3])
+					r, g, bl = r*un, g*un, bl*un
+				}
+				ow := opacity * wt
+				acc[0] += r * ow
+				acc[1] += g * ow
+				acc[2] += bl * ow
+				acc[3] += ow
+				acc[4] += (127 - opacity) * wt
+				acc[5] += wt
+			}
+			copy(out[i*ch:], acc[:])
+		}
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	for j := range dh {
+		for i := range dw {
+			var acc [ch]float32
+			for k, wt := range ys.weights[j] {
+				y := ys.first[j] + k
+				if wt == 0 || y < rowLo || y >= rowHi {
+					continue
+				}
+				v := tmp[((y-rowLo)*dw+i)*ch:]
+				for c := range ch {
+					acc[c] += v[c] * wt
+				}
+			}
+			px := dst.Pix[j*dst.Stride+i*4:]
+			if acc[3] > 0 {
+				px[0], px[1], px[2] = clampTrunc(acc[0]/acc[3]), clampTrunc(acc[1]/acc[3]), clampTrunc(acc[2]/acc[3])
+			}
+			alpha := 127
+			if acc[5] > 0 {
+				alpha = min(int(acc[4]/acc[5]+0.5), 127)
+			}
+			// GD's PNG writer widens 7-bit alpha so: 0 → 255, 127 → 0.
+			px[3] = uint8(255 - (alpha<<1 + alpha>>6))
+		}
+	}
+	return dst
+}
+
+func clampTrunc(v float32) uint8 {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v)
+}
