@@ -84,12 +84,22 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 				if wt == 0 {
 					continue
 				}
-				p := line[(xs.first[i]+k)*4:]
+				p := line[(xs.first[i]+k)*4 : (xs.first[i]+k)*4+4]
+				if p[3] == 255 {
+					// Opaque, the common case: GD's opacity is 127.
+					ow := 127 * wt
+					acc[0] += float32(p[0]) * ow
+					acc[1] += float32(p[1]) * ow
+					acc[2] += float32(p[2]) * ow
+					acc[3] += ow
+					acc[5] += wt
+					continue
+				}
 				// GD's alpha is 7-bit with 0 opaque (127 - A/2); its
 				// opacity is A/2. Colours come unpremultiplied.
 				opacity := float32(p[3] >> 1)
 				r, g, bl := float32(p[0]), float32(p[1]), float32(p[2])
-				if p[3] != 255 && p[3] != 0 {
+				if p[3] != 0 {
 					un := 255 / float32(p[3])
 					r, g, bl = r*un, g*un, bl*un
 				}
@@ -101,30 +111,33 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 				acc[4] += (127 - opacity) * wt
 				acc[5] += wt
 			}
-			copy(out[i*ch:], acc[:])
+			copy(out[i*ch:i*ch+ch], acc[:])
 		}
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	acc := make([]float32, dw*ch)
 	for j := range dh {
-		for i := range dw {
-			var acc [ch]float32
-			for k, wt := range ys.weights[j] {
-				y := ys.first[j] + k
-				if wt == 0 || y < rowLo || y >= rowHi {
-					continue
-				}
-				v := tmp[((y-rowLo)*dw+i)*ch:]
-				for c := range ch {
-					acc[c] += v[c] * wt
-				}
+		clear(acc)
+		for k, wt := range ys.weights[j] {
+			y := ys.first[j] + k
+			if wt == 0 || y < rowLo || y >= rowHi {
+				continue
 			}
-			px := dst.Pix[j*dst.Stride+i*4:]
-			if acc[3] > 0 {
-				px[0], px[1], px[2] = clampTrunc(acc[0]/acc[3]), clampTrunc(acc[1]/acc[3]), clampTrunc(acc[2]/acc[3])
+			row := tmp[(y-rowLo)*dw*ch : (y-rowLo+1)*dw*ch]
+			for i, v := range row {
+				acc[i] += v * wt
+			}
+		}
+		line := dst.Pix[j*dst.Stride:]
+		for i := range dw {
+			a := acc[i*ch : i*ch+ch]
+			px := line[i*4 : i*4+4]
+			if a[3] > 0 {
+				px[0], px[1], px[2] = clampTrunc(a[0]/a[3]), clampTrunc(a[1]/a[3]), clampTrunc(a[2]/a[3])
 			}
 			alpha := 127
-			if acc[5] > 0 {
-				alpha = min(int(acc[4]/acc[5]+0.5), 127)
+			if a[5] > 0 {
+				alpha = min(int(a[4]/a[5]+0.5), 127)
 			}
 			// GD's PNG writer widens 7-bit alpha so: 0 → 255, 127 → 0.
 			px[3] = uint8(255 - (alpha<<1 + alpha>>6))
