@@ -89,17 +89,35 @@ func FuzzDecodeID(f *testing.F) {
 }
 
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"w=1&h=2", "w[]=1", "a.b=1&a b=2", "%20w=3", "&&", "=x", "[=", "a[b=1"} {
+	for _, s := range []string{"w=1&h=2", "w[]=1", "a.b=1&a b=2", "%20w=3", "&&", "=x", "[=", "a[b=1", "a%5Bb.c=1", "%00a=1", " . =1"} {
 		f.Add(s, "value")
 	}
 	f.Fuzz(func(t *testing.T, raw, value string) {
 		q := ParseQuery(raw)
-		for name := range q {
-			if name == "" || name[0] == ' ' || strings.ContainsRune(name, 0) {
-				t.Fatalf("ParseQuery(%q) kept a name PHP drops or trims: %q", raw, name)
+		// PHP's rule for a name: cut at a NUL, leading spaces dropped; in
+		// the part before the first '[', ' ' and '.' become '_'; an
+		// unclosed '[' becomes '_' and leaves the rest of the name as it
+		// is ("a[b.c" is "a_b.c").
+		for part := range strings.SplitSeq(raw, "&") {
+			rawName, _, _ := strings.Cut(part, "=")
+			d := DecodeID(rawName)
+			if i := strings.IndexByte(d, 0); i >= 0 {
+				d = d[:i]
 			}
-			if before, _, _ := strings.Cut(name, "["); strings.ContainsAny(before, ". ") && !strings.Contains(raw, "[") {
-				t.Fatalf("ParseQuery(%q) kept an unmangled name %q", raw, name)
+			d = strings.TrimLeft(d, " ")
+			prefix := d
+			if open := strings.IndexByte(d, '['); open >= 0 {
+				prefix = d[:open]
+			}
+			name, _ := phpVarName(d)
+			if name == "" {
+				continue
+			}
+			if _, ok := q[name]; !ok {
+				t.Fatalf("ParseQuery(%q) lost the name %q", raw, name)
+			}
+			if strings.ContainsAny(name[:min(len(prefix), len(name))], " .") || strings.ContainsRune(name, 0) {
+				t.Fatalf("ParseQuery(%q) kept %q unmangled before its first '['", raw, name)
 			}
 		}
 		// Any value survives a round trip through encoding, and a later
