@@ -193,7 +193,8 @@ func (l *Local) Stat(ctx context.Context, name string) (Info, error) {
 // are created (0755, as v8 did). The bytes go to a temporary file in the
 // target directory that is renamed into place only after they are written
 // and closed, so a reader never sees a partial file and a failure leaves
-// nothing behind. Without replace an existing file is kept.
+// nothing behind. Without replace an existing file is kept, atomically:
+// of concurrent writers exactly one lands.
 func (l *Local) Create(ctx context.Context, name string, data []byte, replace bool) (Info, error) {
 	if !replace {
 		if info, err := l.Stat(ctx, name); err == nil {
@@ -237,6 +238,19 @@ func (l *Local) Create(ctx context.Context, name string, data []byte, replace bo
 	}
 	if err := f.Close(); err != nil {
 		return Info{}, err
+	}
+	if !replace {
+		// link(2) fails when the name exists: the first writer wins
+		// atomically, where a check followed by a rename would let a later
+		// writer overwrite it.
+		err := root.Link(tmpName, name)
+		if errors.Is(err, fs.ErrExist) {
+			return l.Stat(ctx, name)
+		}
+		if err != nil {
+			return Info{}, classify(name, err)
+		}
+		return Info{Size: st.Size(), ModTime: st.ModTime()}, nil // the deferred cleanup removes the temporary name
 	}
 	if err := root.Rename(tmpName, name); err != nil {
 		return Info{}, classify(name, err)

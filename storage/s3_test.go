@@ -107,24 +107,71 @@ func TestS3Store(t *testing.T) {
 // lands.
 func TestS3ConcurrentCreate(t *testing.T) {
 	srv := fixture.NewS3(t)
-	g := newS3(t, srv, "gen")
+	checkFirstWriteLands(t, newS3(t, srv, "gen"))
+	if keys := srv.Keys(t, "gen/"); len(keys) != 1 {
+		t.Errorf("keys %v", keys)
+	}
+}
+
+func TestLocalConcurrentCreate(t *testing.T) {
+	for range 20 {
+		l, err := storage.CreateLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFirstWriteLands(t, l)
+	}
+}
+
+// checkFirstWriteLands races twenty writers of distinguishable bytes (writer
+// i writes i+1 bytes) at one name without replace: exactly one lands, the
+// others are told the winner's Info, and the stored bytes are the winner's.
+func checkFirstWriteLands(t *testing.T, s storage.Store) {
+	t.Helper()
+	const writers = 20
+	data := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, i+1) }
 	var wg sync.WaitGroup
-	errs := make([]error, 20)
-	for i := range 20 {
+	infos := make([]storage.Info, writers)
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	for i := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = g.Create(context.Background(), "d/x.jpg", []byte{byte('a' + i)}, false)
+			<-start
+			infos[i], errs[i] = s.Create(context.Background(), "d/x.jpg", data(i), false)
 		}()
 	}
+	close(start)
 	wg.Wait()
+	winner := -1
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
+			t.Fatalf("writer %d: %v", i, err)
+		}
+		if infos[i].Size == int64(i+1) {
+			if winner >= 0 {
+				t.Fatalf("writers %d and %d both landed", winner, i)
+			}
+			winner = i
 		}
 	}
-	if keys := srv.Keys(t, "gen/"); len(keys) != 1 {
-		t.Errorf("keys %v", keys)
+	if winner < 0 {
+		t.Fatalf("no writer landed: %+v", infos)
+	}
+	obj, _, err := s.Open(context.Background(), "d/x.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	stored, _ := io.ReadAll(obj)
+	if !bytes.Equal(stored, data(winner)) {
+		t.Fatalf("stored %q, the winner (%d) wrote %q", stored, winner, data(winner))
+	}
+	for i, info := range infos {
+		if info.Size != int64(len(stored)) {
+			t.Errorf("writer %d was told size %d, stored is %d", i, info.Size, len(stored))
+		}
 	}
 }
 
