@@ -56,9 +56,24 @@ func TestSQLiteAdminOperations(t *testing.T) {
 	if _, err := s.Update(ctx, 99, hashes.Change{PrivateHash: &h}); !errors.Is(err, hashes.ErrNotFound) {
 		t.Errorf("missing file: %v", err)
 	}
-	n, err := s.RotateAll(ctx, 0, 3, nil)
-	if err != nil || n != 4 {
-		t.Fatalf("RotateAll = %d, %v", n, err)
+	var before []string
+	s.DB().Select(&before, "SELECT COALESCE(private_hash, '') FROM directus_files ORDER BY id")
+	var progress []int64
+	n, err := s.RotateAll(ctx, 0, 3, func(done int, last int64) { progress = append(progress, last) })
+	if err != nil || n != len(before) {
+		t.Fatalf("RotateAll = %d, %v (want %d)", n, err, len(before))
+	}
+	var after []string
+	s.DB().Select(&after, "SELECT private_hash FROM directus_files ORDER BY id")
+	seen := map[string]bool{}
+	for i, h := range after {
+		if h == before[i] || seen[h] || !regexp.MustCompile(`^[1-9a-z][0-9a-z]{15}$`).MatchString(h) {
+			t.Errorf("file %d: hash %q (was %q), seen before: %v", i+1, h, before[i], seen[h])
+		}
+		seen[h] = true
+	}
+	if len(progress) != (len(before)+2)/3 {
+		t.Errorf("progress after batches %v", progress)
 	}
 	for run := range 2 {
 		report, err := s.EnsureIndexes(ctx)

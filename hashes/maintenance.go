@@ -13,16 +13,10 @@ import (
 // order, batch files per transaction. After each committed batch it calls
 // progress with the running count and the batch's last id, so an
 // interrupted run can resume with that id as afterID. It returns how many
-// files were rotated.
+// files were rotated. Nothing of the table is held in memory beyond one
+// batch: each batch's new hashes are checked against the table in one
+// query, and the (vanishingly rare) colliding ones drawn again.
 func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progress func(done int, lastID int64)) (int, error) {
-	taken := map[string]bool{}
-	var existing []string
-	if err := s.db.SelectContext(ctx, &existing, "SELECT LOWER(private_hash) FROM directus_files WHERE private_hash IS NOT NULL"); err != nil {
-		return 0, fmt.Errorf("read hashes: %w", err)
-	}
-	for _, h := range existing {
-		taken[h] = true
-	}
 	done := 0
 	for {
 		var ids []int64
@@ -32,19 +26,15 @@ func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progres
 		if len(ids) == 0 {
 			return done, nil
 		}
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			for _, id := range ids {
-				h, err := NewHash()
-				for err == nil && taken[h] {
-					h, err = NewHash()
-				}
-				if err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, "UPDATE directus_files SET private_hash = ? WHERE id = ?", h, id); err != nil {
+		hashes, err := s.freshHashes(ctx, len(ids))
+		if err != nil {
+			return done, err
+		}
+		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			for i, id := range ids {
+				if _, err := tx.ExecContext(ctx, "UPDATE directus_files SET private_hash = ? WHERE id = ?", hashes[i], id); err != nil {
 					return fmt.Errorf("update file %d: %w", id, err)
 				}
-				taken[h] = true
 			}
 			return nil
 		})
@@ -57,6 +47,44 @@ func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progres
 			progress(done, afterID)
 		}
 	}
+}
+
+// freshHashes returns n new hashes, distinct from each other and from every
+// hash in the table (compared as lookups compare).
+func (s *Store) freshHashes(ctx context.Context, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	for len(out) < n {
+		var drawn []string
+		for len(out)+len(drawn) < n {
+			h, err := NewHash()
+			if err != nil {
+				return nil, err
+			}
+			if !seen[h] {
+				seen[h] = true
+				drawn = append(drawn, h)
+			}
+		}
+		query, args, err := sqlx.In("SELECT LOWER(private_hash) FROM directus_files WHERE private_hash IN (?)", drawn)
+		if err != nil {
+			return nil, err
+		}
+		var taken []string
+		if err := s.db.SelectContext(ctx, &taken, s.db.Rebind(query), args...); err != nil {
+			return nil, fmt.Errorf("check new hashes: %w", err)
+		}
+		used := make(map[string]bool, len(taken))
+		for _, h := range taken {
+			used[h] = true
+		}
+		for _, h := range drawn {
+			if !used[h] {
+				out = append(out, h)
+			}
+		}
+	}
+	return out, nil
 }
 
 // lookupIndexes are the optional indexes of spec Q30: non-unique, because v8
