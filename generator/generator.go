@@ -225,13 +225,18 @@ func (g *Generator) generateShared(ctx context.Context, originals, thumbs storag
 }
 
 // existing describes the file at path: whether there is one, and whether
-// it is fresh — not empty and not older than its original.
-func existing(ctx context.Context, thumbs storage.Store, path string, orig storage.Info) (info storage.Info, fresh, present bool) {
-	info, err := thumbs.Stat(ctx, path)
-	if err != nil {
-		return storage.Info{}, false, false
+// it is fresh — not empty and not older than its original. Only "does not
+// exist" means absent; any other failure (permissions, an S3 error) is
+// returned, never taken for a missing file to generate again.
+func existing(ctx context.Context, thumbs storage.Store, path string, orig storage.Info) (info storage.Info, fresh, present bool, err error) {
+	info, err = thumbs.Stat(ctx, path)
+	if errors.Is(err, storage.ErrNotExist) {
+		return storage.Info{}, false, false, nil
 	}
-	return info, info.Size > 0 && !info.ModTime.Before(orig.ModTime), true
+	if err != nil {
+		return storage.Info{}, false, false, fmt.Errorf("stat thumbnail: %w", err)
+	}
+	return info, info.Size > 0 && !info.ModTime.Before(orig.ModTime), true, nil
 }
 
 func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Store, job Job) (Result, error) {
@@ -284,7 +289,10 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 	}
 	// Another request, or another instance, may have finished this file
 	// while we waited.
-	info, fresh, present := existing(ctx, thumbs, job.Path, orig)
+	info, fresh, present, err := existing(ctx, thumbs, job.Path, orig)
+	if err != nil {
+		return Result{}, err
+	}
 	if fresh {
 		return Result{Info: info}, nil
 	}

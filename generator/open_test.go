@@ -2,6 +2,7 @@ package generator
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,4 +80,30 @@ func TestOpenHitCost(t *testing.T) {
 		t.Fatalf("replaced original after the TTL: %+v %v", res, err)
 	}
 	obj.Close()
+}
+
+// brokenStat is a thumb root whose files cannot be examined (permissions,
+// an S3 5xx): Stat fails with something other than "does not exist".
+type brokenStat struct{ storage.Store }
+
+func (b brokenStat) Open(ctx context.Context, name string) (storage.Object, storage.Info, error) {
+	return nil, storage.Info{}, storage.ErrNotExist
+}
+
+func (b brokenStat) Stat(context.Context, string) (storage.Info, error) {
+	return storage.Info{}, os.ErrPermission
+}
+
+// Only "does not exist" makes a generation; any other failure to look at
+// the existing file is an error, not a silent regeneration.
+func TestStatErrorIsNotAbsence(t *testing.T) {
+	r := newRoots(t, map[string][]byte{"a.jpg": fixture.JPEG(fixture.Photo(100, 80, 2), 90)})
+	g := New(Options{})
+	_, err := g.Thumbnail(context.Background(), r.originals, brokenStat{r.thumbs}, job("a.jpg", "jpg", 20, 20, false, 80))
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("err = %v, want the permission error", err)
+	}
+	if names, _ := r.thumbs.List(context.Background(), "."); len(names) != 0 {
+		t.Errorf("generated anyway: %v", names)
+	}
 }

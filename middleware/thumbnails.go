@@ -45,7 +45,7 @@ func (c *rulesCache) get(settings hashes.Settings, log *slog.Logger, project str
 	}
 	rules, warn := whitelist.Parse(system, hasSystem, user, hasUser)
 	if warn != nil {
-		log.Warn("asset_whitelist setting is malformed; any size is allowed (set require_whitelist = true to refuse)",
+		log.Warn("a whitelist setting is malformed (a malformed asset_whitelist allows any size unless require_whitelist = true)",
 			"project", project, "err", warn)
 	}
 	c.system, c.user, c.hasSystem, c.hasUser, c.rules, c.loaded = system, user, hasSystem, hasUser, rules, true

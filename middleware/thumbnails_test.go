@@ -295,7 +295,7 @@ func TestRequireWhitelistAndLimits(t *testing.T) {
 	wantV8Error(t, res, body, 422, 12, "Image is too large: 1800x1200 exceeds 1000000 pixels.")
 	res, body = e.do(t, "GET", avatar+"?key=directus-large-crop")
 	wantV8Error(t, res, body, 422, 12, "w must be between 1 and 500.")
-	if n := bytes.Count([]byte(e.logs.String()), []byte("asset_whitelist setting is malformed")); n != 1 {
+	if n := bytes.Count([]byte(e.logs.String()), []byte("a whitelist setting is malformed")); n != 1 {
 		t.Errorf("malformed whitelist warned %d times, want once per settings change", n)
 	}
 }

@@ -34,22 +34,28 @@ var ErrMalformed = errors.New("malformed asset_whitelist")
 
 // Parse reads the raw setting values (hasX false when the row is missing or
 // NULL). A missing or invalid system list is treated as empty (spec Q10).
-// Like v8, an empty or malformed user list disables the whitelist (Q9); a
-// malformed one is also reported through warn, for logging.
+// Like v8, an empty or malformed user list disables the whitelist (Q9). A
+// malformed list, user or system, is also reported through warn (wrapping
+// ErrMalformed), for logging.
 func Parse(system string, hasSystem bool, user string, hasUser bool) (rules Rules, warn error) {
+	var systemErr error
 	if hasSystem {
-		rules.System, _, _ = parseList(system)
+		var err error
+		if rules.System, _, err = parseList(system); err != nil {
+			// Q10: treated as empty, but the operator hears of it.
+			systemErr = fmt.Errorf("%w: asset_whitelist_system (treated as empty): %v", ErrMalformed, err)
+		}
 	}
 	if !hasUser {
-		return rules, nil
+		return rules, systemErr
 	}
 	entries, empty, err := parseList(user)
 	if err != nil {
-		return rules, fmt.Errorf("%w (whitelist disabled, as in v8): %v", ErrMalformed, err)
+		return rules, errors.Join(fmt.Errorf("%w (whitelist disabled, as in v8): %v", ErrMalformed, err), systemErr)
 	}
 	rules.User = entries
 	rules.Enabled = !empty
-	return rules, nil
+	return rules, systemErr
 }
 
 // parseList decodes a whitelist setting. empty reports PHP's empty() of the

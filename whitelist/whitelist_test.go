@@ -2,6 +2,7 @@ package whitelist
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/v8assets/v8assets/v8err"
@@ -214,5 +215,20 @@ func TestIsNumeric(t *testing.T) {
 		if IsNumeric(s) != want {
 			t.Errorf("IsNumeric(%q) = %v", s, !want)
 		}
+	}
+}
+
+// A malformed system list is treated as empty (Q10) but reported, as a
+// malformed user list is.
+func TestParseReportsMalformedSystemList(t *testing.T) {
+	rules, warn := Parse("[{broken", true, `[{"key":"k","width":1,"height":1,"fit":"crop","quality":80}]`, true)
+	if !errors.Is(warn, ErrMalformed) || !strings.Contains(warn.Error(), "asset_whitelist_system") {
+		t.Errorf("warn = %v", warn)
+	}
+	if len(rules.System) != 0 || !rules.Enabled || len(rules.User) != 1 {
+		t.Errorf("rules = %+v", rules)
+	}
+	if _, warn := Parse("[]", true, "[]", true); warn != nil {
+		t.Errorf("well-formed lists warned: %v", warn)
 	}
 }
