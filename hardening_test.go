@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -133,5 +136,41 @@ thumb_root = "generated"
 	res, body = get(t, "http://"+metricsAddr+"/readyz")
 	if res.StatusCode != 503 || !strings.Contains(string(body), "below min_free_space") {
 		t.Errorf("private readyz: %d %s", res.StatusCode, body)
+	}
+}
+
+// A serve that cannot bind its metrics listener exits 1 and leaves nothing
+// running: the main port it had bound is free again.
+func TestServeReleasesWhatItStartedOnFailure(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
+listen = %q
+metrics_listen = %q
+[projects.site.database]
+type = "sqlite"
+path = "directus.db"
+[projects.site.storage]
+root = "originals"
+thumb_root = "generated"
+`, addr, busy.Addr().String())), 0o644)
+	logs := &syncBuffer{}
+	if code := run(context.Background(), []string{"serve", "-config", cfg}, io.Discard, logs); code != 1 {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the main port is still bound after the failed start: %v", err)
+	}
+	ln.Close()
+	if !strings.Contains(logs.String(), busy.Addr().String()) {
+		t.Errorf("the log does not name the busy address:\n%s", logs.String())
 	}
 }

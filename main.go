@@ -190,20 +190,32 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: errorLog})
 		addrs = append(addrs, cfg.Server.MetricsListen)
 	}
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		ln, err := net.Listen("tcp", addrs[i])
+	// Every listener first: a port that cannot be bound stops the start
+	// before anything serves, and releases what was bound.
+	listeners := make([]net.Listener, 0, len(servers))
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			logger.Error("listen", "addr", addrs[i], "err", err)
+			logger.Error("listen", "addr", addr, "err", err)
+			for _, l := range listeners {
+				l.Close()
+			}
+			gen.Shutdown(context.Background())
 			return 1
 		}
-		go func() { errc <- srv.Serve(ln) }()
+		listeners = append(listeners, ln)
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
 	logger.Info("serving", "addr", cfg.Server.Listen, "metrics", cfg.Server.MetricsListen, "projects", cfg.ProjectNames())
+	code := 0
 	select {
 	case err := <-errc:
+		// One listener failed: stop the others as on a signal.
 		logger.Error("serve", "err", err)
-		return 1
+		code = 1
 	case <-ctx.Done():
 	}
 
@@ -224,7 +236,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 		srv.Close()
 	}
 	logger.Info("stopped")
-	return 0
+	return code
 }
 
 // memoryHeadroom is what GOMEMLIMIT allows beyond max_generation_memory:
