@@ -212,6 +212,7 @@ func TestCORSConfigured(t *testing.T) {
 		p.CORS.ExposedHeaders = []string{"Content-Length", "Etag"}
 		p.CORS.MaxAge = 600
 		p.CORS.Credentials = true
+		p.CORS.Headers = []string{"Range", "If-None-Match", "content-type"}
 	})
 	res, _ := e.do(t, "GET", "/thumper/assets/"+fixture.AvatarHash, "Origin", "https://evil.test")
 	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
@@ -230,6 +231,10 @@ func TestCORSConfigured(t *testing.T) {
 	res, _ = e.do(t, "OPTIONS", "/thumper/anything", "Origin", "https://app.test")
 	if res.Header.Get("Access-Control-Max-Age") != "600" {
 		t.Errorf("Max-Age = %q", res.Header.Get("Access-Control-Max-Age"))
+	}
+	// cors.headers adds to v8's fixed list (Q18), without duplicates.
+	if got := strings.Join(res.Header.Values("Access-Control-Allow-Headers"), ","); got != "X-Directus-Project,Content-Type,Authorization,Range,If-None-Match" {
+		t.Errorf("Allow-Headers = %q", got)
 	}
 }
 

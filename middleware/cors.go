@@ -28,8 +28,22 @@ func DefaultCORS() CORS {
 }
 
 // preflightAllowHeaders is the fixed list v8's preflight always answered with,
-// whatever `headers` said (spec Q18).
+// whatever `headers` said (spec Q18); v8assets adds the configured ones.
 var preflightAllowHeaders = []string{"X-Directus-Project", "Content-Type", "Authorization"}
+
+// allowHeaders returns v8's fixed preflight list followed by the
+// configured `headers` it lacks (compared case-insensitively), so that a
+// cross-origin request with Range or If-None-Match can be allowed by
+// configuration.
+func (c CORS) allowHeaders() []string {
+	out := slices.Clone(preflightAllowHeaders)
+	for _, h := range c.Headers {
+		if h = strings.TrimSpace(h); h != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, h) }) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
 
 // allowedOrigin returns the Access-Control-Allow-Origin value for a request
 // Origin, or "" for none: the origin itself when listed, else the origin (or
@@ -83,7 +97,7 @@ func (c CORS) preflight(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Max-Age", strconv.Itoa(c.MaxAge))
 	}
 	h.Set("Access-Control-Allow-Credentials", "true")
-	h["Access-Control-Allow-Headers"] = slices.Clone(preflightAllowHeaders)
+	h["Access-Control-Allow-Headers"] = c.allowHeaders()
 	h.Set("Content-Type", "text/html; charset=UTF-8")
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
