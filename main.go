@@ -160,7 +160,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) int {
 		// harder before the process outgrows what the operator planned.
 		debug.SetMemoryLimit(cfg.Server.MaxGenerationMemory.Bytes + memoryHeadroom)
 	}
-	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.Running()) })
+	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.InFlight()) })
 	projects, closeAll, err := openProjects(ctx, cfg, logger, m)
 	if err != nil {
 		logger.Error("open projects", "err", err)

@@ -266,3 +266,59 @@ func TestSourceRefusedFromItsHeaderS3(t *testing.T) {
 	}
 	checkRefusals(t, originals, newRoots(t, nil).thumbs)
 }
+
+// Generations waiting for admission are queued, not in flight; callers
+// that waited on another's generation are told it was shared.
+func TestInFlightAndShared(t *testing.T) {
+	src := fixture.JPEG(fixture.Photo(800, 600, 5), 90)
+	r := newRoots(t, map[string][]byte{"a.jpg": src})
+	j := job("a.jpg", "jpg", 100, 100, false, 80)
+	h, _, _ := readHeader(bytes.NewReader(src))
+	est := Estimate(h, int64(len(src)), j)
+	g := New(Options{MemoryBudget: est})
+	if err := g.mem.Acquire(context.Background(), est); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 5
+	thumbs := &countingStore{Store: r.thumbs}
+	results := make(chan Result, callers)
+	for range callers {
+		go func() {
+			res, err := g.Thumbnail(context.Background(), r.originals, thumbs, j)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); g.Waiting() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the generation did not queue")
+		}
+	}
+	if g.InFlight() != 0 || g.Running() != 1 {
+		t.Errorf("queued generation: in flight %d, running %d; want 0 and 1", g.InFlight(), g.Running())
+	}
+	// Every caller has found no file; the few instructions from there to
+	// joining the generation take far less than the pause.
+	for deadline := time.Now().Add(5 * time.Second); thumbs.opens.Load() < callers; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("callers did not look for the file")
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	g.mem.Release(est)
+	var generated, shared int
+	for range callers {
+		res := <-results
+		if res.Generated {
+			generated++
+		}
+		if res.Shared {
+			shared++
+		}
+	}
+	if generated != 1 || shared != callers-1 {
+		t.Errorf("generated %d, shared %d; want 1 and %d", generated, shared, callers-1)
+	}
+}

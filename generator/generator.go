@@ -83,6 +83,9 @@ type Result struct {
 	Info storage.Info
 	// Generated is true when this call wrote the file.
 	Generated bool
+	// Shared is true when this call waited for another call's generation
+	// of the same file instead of finding it or making it.
+	Shared bool
 	// Duration is how long the generation took, waiting excluded.
 	Duration time.Duration
 }
@@ -92,6 +95,7 @@ type Generator struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	running atomic.Int64
+	active  atomic.Int64
 	queue   int64
 	timeout time.Duration
 	group   singleflight.Group
@@ -129,6 +133,10 @@ func (g *Generator) Waiting() int64 { return g.waiting.Load() }
 
 // Running returns how many generations are running or waiting.
 func (g *Generator) Running() int64 { return g.running.Load() }
+
+// InFlight returns how many generations are running now: admitted, holding
+// a slot and their memory.
+func (g *Generator) InFlight() int64 { return g.active.Load() }
 
 // Shutdown lets running generations finish until ctx is done, then abandons
 // the rest at their next step (nothing is written for them) and waits for
@@ -217,6 +225,7 @@ func (g *Generator) generateShared(ctx context.Context, originals, thumbs storag
 			return Result{}, r.Err
 		}
 		res := r.Val.(Result)
+		res.Shared = res.Generated && !leader
 		res.Generated = res.Generated && leader
 		return res, nil
 	case <-ctx.Done():
@@ -338,7 +347,9 @@ func (g *Generator) admit(ctx context.Context, est int64) (func(), error) {
 		}
 		return nil, err
 	}
+	g.active.Add(1)
 	return func() {
+		g.active.Add(-1)
 		<-g.slots
 		if g.mem != nil {
 			g.mem.Release(est)

@@ -48,7 +48,7 @@ func New(queueDepth, inFlight func() float64) *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"project", "route"}),
 		thumbnails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "v8assets_thumbnails_total", Help: "Thumbnail requests served from an existing file (hit) or by generating it (generated).",
+			Name: "v8assets_thumbnails_total", Help: "Thumbnail requests served from an existing file (hit), by generating it (generated), or by waiting for another request's generation (shared).",
 		}, []string{"project", "result"}),
 		generation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "v8assets_thumbnail_generation_seconds", Help: "Time to generate one thumbnail (decode, resize, encode, write).",
@@ -106,15 +106,13 @@ func (m *Metrics) Request(project, route string, status int, bytes int64, d time
 	m.duration.WithLabelValues(project, route).Observe(d.Seconds())
 }
 
-// Thumbnail records a thumbnail served from an existing file, or generated
-// in d.
-func (m *Metrics) Thumbnail(project string, generated bool, d time.Duration) {
-	if !generated {
-		m.thumbnails.WithLabelValues(project, "hit").Inc()
-		return
+// Thumbnail records a thumbnail request by result: "hit", "shared", or
+// "generated" in d.
+func (m *Metrics) Thumbnail(project, result string, d time.Duration) {
+	m.thumbnails.WithLabelValues(project, result).Inc()
+	if result == "generated" {
+		m.generation.WithLabelValues(project).Observe(d.Seconds())
 	}
-	m.thumbnails.WithLabelValues(project, "generated").Inc()
-	m.generation.WithLabelValues(project).Observe(d.Seconds())
 }
 
 // Rejection records a generation refused or abandoned; reason is "busy" or

@@ -207,7 +207,7 @@ func TestMetrics(t *testing.T) {
 	th := fixture.NewThumper(t)
 	p := thumperProject(t, th)
 	gen := generator.New(generator.Options{})
-	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.Running()) })
+	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.InFlight()) })
 	p.Files = hashes.NewStore(th.DB, func(q string, d time.Duration) { m.Query("thumper", q, d) })
 	logs := &logBuffer{}
 	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{Generator: gen, Metrics: m, Logger: slog.New(slog.NewJSONHandler(logs, nil))}))
@@ -231,7 +231,10 @@ func TestMetrics(t *testing.T) {
 		`v8assets_errors_total{code="12",project="thumper"} 1`,
 		`v8assets_db_query_duration_seconds_count{project="thumper",query="find"} 6`,
 		`v8assets_response_bytes_total{project="thumper",route="/{project}/assets/{id:[^/]+}"}`,
+		`v8assets_request_duration_seconds_count{project="thumper",route="/{project}/assets/{id:[^/]+}"} 6`,
+		`v8assets_request_duration_seconds_count{project="unknown",route="unknown project"} 1`,
 		"v8assets_generation_queue_depth 0",
+		"v8assets_generations_in_flight 0",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %s", want)
@@ -250,5 +253,26 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(l, fixture.AvatarHash) || !strings.Contains(l, `"asset":"pnw7…"`) || !strings.Contains(l, `"cache":"generated"`) ||
 		!strings.Contains(l, `"request_id":`) || !strings.Contains(l, `"duration_ms":`) {
 		t.Errorf("access lines:\n%s", l)
+	}
+}
+
+// A generation abandoned at its deadline answers 503 and counts as a
+// timeout rejection.
+func TestRejectionMetric(t *testing.T) {
+	th := fixture.NewThumper(t)
+	p := thumperProject(t, th)
+	gen := generator.New(generator.Options{Timeout: time.Nanosecond})
+	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.InFlight()) })
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{Generator: gen, Metrics: m, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	e := &env{Thumper: th, srv: srv}
+	res, body := e.do(t, "GET", avatar+"?key=thumbnail")
+	wantV8Error(t, res, body, 503, nil, "Server too busy")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`v8assets_generation_rejections_total{reason="timeout"} 1`, `v8assets_errors_total{code="null",project="thumper"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func New(projects []*Project, opts Options) *Server {
 		log: opts.Logger, maintenanceFile: opts.MaintenanceFile, minFreeSpace: opts.MinFreeSpace,
 		authFailures: newFailureLimiter(opts.AdminAuthFailures, time.Minute), trustedProxies: opts.TrustedProxies}
 	if s.metrics == nil {
-		s.metrics = metrics.New(func() float64 { return float64(s.gen.Waiting()) }, func() float64 { return float64(s.gen.Running()) })
+		s.metrics = metrics.New(func() float64 { return float64(s.gen.Waiting()) }, func() float64 { return float64(s.gen.InFlight()) })
 	}
 	for _, p := range projects {
 		s.projects[p.Name] = p

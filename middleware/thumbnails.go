@@ -94,11 +94,15 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		s.writeError(w, r, err)
 		return
 	}
-	s.metrics.Thumbnail(p.Name, res.Generated, res.Duration)
-	infoOf(r).cache = "hit"
-	if res.Generated {
-		infoOf(r).cache = "generated"
+	result := "hit"
+	switch {
+	case res.Generated:
+		result = "generated"
+	case res.Shared:
+		result = "shared"
 	}
+	s.metrics.Thumbnail(p.Name, result, res.Duration)
+	infoOf(r).cache = result
 	defer obj.Close()
 	h := w.Header()
 	h.Set("Content-Type", contentTypes[spec.Format])
