@@ -110,11 +110,26 @@ func Estimate(h Header, srcSize int64, job Job) int64 {
 		crop = 0 // decoded to RGBA, which slices in place
 	}
 	// nfnt/resize: a horizontal pass to tw × (source rows), then a vertical
-	// pass to tw × th, at up to 8 bytes a pixel (16-bit sources).
-	resample := tw*rows*8 + tw*th*8
+	// pass to tw × th, in the decoded image's own type.
+	bpp := resampleBytesPerPixel(h)
+	resample := tw*rows*bpp + tw*th*bpp
 	// Encoders: an RGBA or NRGBA copy of the result and the output bytes.
-	enc := tw * th * 4 * 3
+	enc := tw * th * 4 * 2
 	return srcSize + decoded + crop + resample + enc + estimateOverhead
+}
+
+// resampleBytesPerPixel returns the bytes per pixel of nfnt/resize's
+// intermediate and result images for h's decoded type: 4 for 8-bit RGBA,
+// NRGBA and YCbCr, 8 for 16-bit images and for the types it handles
+// generically (palette, YCbCr with alpha).
+func resampleBytesPerPixel(h Header) int64 {
+	switch {
+	case streamable(h), h.Format == "jpeg":
+		return 4
+	case h.Format == "png" && h.BitDepth <= 8 && h.ColorType != 3:
+		return 4
+	}
+	return 8
 }
 
 // decodedBytesPerPixel returns the bytes per pixel of the image Go's

@@ -97,8 +97,10 @@ func OpenSQLite(ctx context.Context, path, schema, seed string) (*sqlx.DB, error
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	// Keep the connections: opening one (a file open, the pragmas) on every
-	// burst would cost more than the lookups themselves.
-	db.SetMaxOpenConns(16)
+	// burst would cost more than the lookups themselves. WAL readers do not
+	// block each other, so the bound is generous: a request must not wait
+	// for a connection behind the change probe's and a CLI's.
+	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(16)
 	return db, nil
 }

@@ -177,3 +177,17 @@ func TestShort(t *testing.T) {
 		}
 	}
 }
+
+// The embedded database runs in WAL mode with a busy timeout, so that serve's
+// readers and a CLI writer never lock each other out.
+func TestSQLiteJournalMode(t *testing.T) {
+	s := openSQLite(t)
+	var mode string
+	var timeout int
+	if err := s.DB().Get(&mode, "PRAGMA journal_mode"); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if err := s.DB().Get(&timeout, "PRAGMA busy_timeout"); err != nil || timeout < 1000 {
+		t.Errorf("busy_timeout = %d, %v", timeout, err)
+	}
+}
