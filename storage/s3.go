@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -222,11 +223,22 @@ func (s *S3) Create(ctx context.Context, name string, data []byte, replace bool)
 		_, err = s.client.PutObject(ctx, in)
 	}
 	// 412: the object exists (another writer won); 409: another write of it
-	// is in progress. Either way the object is, or is about to be, there.
-	if st := statusOf(err); err != nil && st != 412 && st != 409 {
+	// is in progress. Either way the object is, or is about to be, there:
+	// wait a little for the other write to land.
+	st := statusOf(err)
+	if err != nil && st != 412 && st != 409 {
 		return Info{}, fmt.Errorf("s3 put %q: %w", name, err)
 	}
-	return s.Stat(ctx, name)
+	info, err := s.Stat(ctx, name)
+	for wait := 10 * time.Millisecond; errors.Is(err, ErrNotExist) && st == 409 && wait < 3*time.Second; wait *= 2 {
+		select {
+		case <-ctx.Done():
+			return Info{}, ctx.Err()
+		case <-time.After(wait):
+		}
+		info, err = s.Stat(ctx, name)
+	}
+	return info, err
 }
 
 func conditionUnsupported(err error) bool {
