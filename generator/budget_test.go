@@ -108,7 +108,7 @@ func TestEstimateBoundsHeap(t *testing.T) {
 	}{
 		"8-bit PNG":          {fixture.PNG(photo), "png", 200, 200, false},
 		"16-bit PNG":         {png16(2400, 1600), "png", 200, 200, false},
-		"palette PNG":        {pngPaletted(2400, 1600), "png", 300, 200, true},
+		"palette PNG":        {pngPaletted(1600, 1200), "png", 300, 200, true},
 		"interlaced PNG":     {fixture.InterlacedPNG(nrgba(photo)), "png", 200, 200, false},
 		"progressive JPEG":   {progressive, "jpg", 200, 200, false},
 		"baseline JPEG":      {fixture.JPEG(fixture.Photo(2400, 1600, 4), 90), "jpg", 800, 600, false},

@@ -23,10 +23,10 @@ func TestStreamingPNGMatchesFullDecode(t *testing.T) {
 		contain bool
 		format  string
 	}{
-		"8-bit RGB crop":       {fixture.PNG(fixture.Photo(1800, 1200, 6)), 200, 200, false, "png"},
-		"8-bit RGB to jpg":     {fixture.PNG(fixture.Photo(1800, 1200, 6)), 300, 300, false, "jpg"},
-		"16-bit contain":       {png16(1500, 1000), 300, 300, true, "png"},
-		"alpha crop":           {fixture.PNG(fixture.HalfTransparent(1800, 1200)), 200, 200, false, "png"},
+		"8-bit RGB crop":       {fixture.PNG(fixture.Photo(900, 600, 6)), 100, 100, false, "png"},
+		"8-bit RGB to jpg":     {fixture.PNG(fixture.Photo(900, 600, 6)), 150, 150, false, "jpg"},
+		"16-bit contain":       {png16(800, 600), 200, 200, true, "png"},
+		"alpha crop":           {fixture.PNG(fixture.HalfTransparent(900, 600)), 100, 100, false, "png"},
 		"odd sizes, no shrink": {fixture.PNG(fixture.Photo(401, 299, 7)), 300, 250, false, "png"},
 	}
 	for name, c := range cases {
