@@ -71,6 +71,9 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 	ys := areaWeights(y0, h, dh, b.Dy())
 	rowLo := max(int(math.Floor(y0)), 0)
 	rowHi := min(int(math.Ceil(y0+h)), b.Dy())
+	if rgba.Opaque() {
+		return gdResampleOpaque(rgba, xs, ys, rowLo, rowHi, dw, dh)
+	}
 	// Per (source row, output column): Σ colour·opacity·weight for r, g,
 	// b; Σ opacity·weight; Σ GD alpha·weight; Σ weight.
 	const ch = 6
@@ -141,6 +144,62 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 			}
 			// GD's PNG writer widens 7-bit alpha so: 0 → 255, 127 → 0.
 			px[3] = uint8(255 - (alpha<<1 + alpha>>6))
+		}
+	}
+	return dst
+}
+
+// gdResampleOpaque is gdResample for a picture without transparency (every
+// JPEG): GD's opacity weights are then all equal, so each output is the
+// plain area-weighted mean, and three channels suffice.
+func gdResampleOpaque(rgba *image.RGBA, xs, ys axisWeights, rowLo, rowHi, dw, dh int) *image.NRGBA {
+	const ch = 3
+	tmp := make([]float32, max(rowHi-rowLo, 0)*dw*ch)
+	for y := rowLo; y < rowHi; y++ {
+		line := rgba.Pix[y*rgba.Stride:]
+		out := tmp[(y-rowLo)*dw*ch:]
+		for i := range dw {
+			var r, g, bl float32
+			p := line[xs.first[i]*4:]
+			for k, wt := range xs.weights[i] {
+				if wt != 0 {
+					r += float32(p[k*4]) * wt
+					g += float32(p[k*4+1]) * wt
+					bl += float32(p[k*4+2]) * wt
+				}
+			}
+			out[i*ch], out[i*ch+1], out[i*ch+2] = r, g, bl
+		}
+	}
+	colWeight := make([]float32, dw)
+	for i, ws := range xs.weights {
+		for _, wt := range ws {
+			colWeight[i] += wt
+		}
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	acc := make([]float32, dw*ch)
+	for j := range dh {
+		clear(acc)
+		var rowWeight float32
+		for k, wt := range ys.weights[j] {
+			y := ys.first[j] + k
+			if wt == 0 || y < rowLo || y >= rowHi {
+				continue
+			}
+			rowWeight += wt
+			row := tmp[(y-rowLo)*dw*ch : (y-rowLo+1)*dw*ch]
+			for i, v := range row {
+				acc[i] += v * wt
+			}
+		}
+		line := dst.Pix[j*dst.Stride:]
+		for i := range dw {
+			px := line[i*4 : i*4+4]
+			if total := colWeight[i] * rowWeight; total > 0 {
+				px[0], px[1], px[2] = clampTrunc(acc[i*ch]/total), clampTrunc(acc[i*ch+1]/total), clampTrunc(acc[i*ch+2]/total)
+			}
+			px[3] = 255
 		}
 	}
 	return dst
