@@ -24,12 +24,12 @@ func TestServeFreshness(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			th := fixture.NewThumper(t)
-			addr := freeAddr(t)
+			addr, metricsAddr := freeAddr(t), freeAddr(t)
 			cfg := mysqlConfig(t, th, addr)
-			if c.extra != "" {
-				b, _ := os.ReadFile(cfg)
-				os.WriteFile(cfg, []byte(strings.Replace(string(b), "[projects.thumper.database]", "[projects.thumper]\n"+c.extra+"[projects.thumper.database]", 1)), 0o644)
-			}
+			b, _ := os.ReadFile(cfg)
+			conf := strings.Replace(string(b), "[server]\n", "[server]\nmetrics_listen = \""+metricsAddr+"\"\n", 1)
+			conf = strings.Replace(conf, "[projects.thumper.database]", "[projects.thumper]\n"+c.extra+"[projects.thumper.database]", 1)
+			os.WriteFile(cfg, []byte(conf), 0o644)
 			base := startServe(t, cfg, addr)
 			url := base + "/thumper/assets/" + fixture.AvatarHash
 			if res, _ := get(t, url); res.StatusCode != 200 {
@@ -56,6 +56,13 @@ func TestServeFreshness(t *testing.T) {
 			}
 			if res, _ := get(t, base+"/thumper/assets/sqlrotated000001"); res.StatusCode != 404 {
 				t.Errorf("old hash right after an admin rotation: %d", res.StatusCode)
+			}
+			_, metrics := get(t, "http://"+metricsAddr+"/metrics")
+			cached := strings.Contains(string(metrics), `v8assets_lookup_cache_total{project="thumper",result="miss"}`) &&
+				strings.Contains(string(metrics), `v8assets_change_probe_seconds_count{project="thumper"}`) &&
+				strings.Contains(string(metrics), `v8assets_lookup_cache_invalidations_total{project="thumper",reason="own_write"} 1`)
+			if cached != (c.limit > 0) {
+				t.Errorf("cache metrics present: %v, want %v", cached, c.limit > 0)
 			}
 		})
 	}

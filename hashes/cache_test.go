@@ -221,3 +221,28 @@ func TestCacheOwnWrites(t *testing.T) {
 		t.Errorf("after Update: %+v %v", f, err)
 	}
 }
+
+// A MySQL directus_files of more than 10,000 rows without an index on the
+// lookup column is reported, until `v8assets index` adds one.
+func TestMissingIndex(t *testing.T) {
+	th := fixture.NewThumper(t)
+	s := hashes.NewStore(th.DB, nil)
+	ctx := context.Background()
+	if col, _, err := s.MissingIndex(ctx, 10_000); err != nil || col != "" {
+		t.Fatalf("small table: %q, %v", col, err)
+	}
+	fixture.Exec(t, th.DB,
+		"INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) "+
+			"SELECT 100 + seq, CONCAT('bulk', LPAD(seq, 12, '0')), 'x.jpg', 'x.jpg', 'image/jpeg', 1, NOW() FROM seq_1_to_12000",
+		"ANALYZE TABLE directus_files")
+	col, rows, err := s.MissingIndex(ctx, 10_000)
+	if err != nil || col != "private_hash" || rows < 10_000 {
+		t.Fatalf("large unindexed table: %q, %d rows, %v", col, rows, err)
+	}
+	if _, err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if col, _, err := s.MissingIndex(ctx, 10_000); err != nil || col != "" {
+		t.Errorf("after index: %q, %v", col, err)
+	}
+}
