@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"math"
 )
@@ -20,6 +21,8 @@ type Header struct {
 	// 6 RGBA) and whether the image is Adam7-interlaced.
 	ColorType  int
 	Interlaced bool
+	// cmyk: a CMYK or YCCK JPEG, which image/jpeg decodes at full size.
+	cmyk bool
 }
 
 // Prefix sizes: most headers fit in the first read; a JPEG whose frame
@@ -57,7 +60,7 @@ func parseHeader(b []byte) (Header, error) {
 	if err != nil {
 		return Header{}, err
 	}
-	h := Header{Format: kind, Width: cfg.Width, Height: cfg.Height, BitDepth: 8}
+	h := Header{Format: kind, Width: cfg.Width, Height: cfg.Height, BitDepth: 8, cmyk: cfg.ColorModel == color.CMYKModel}
 	if kind == "png" && len(b) >= 29 {
 		// IHDR: width, height, bit depth, colour type, compression,
 		// filter, interlace, right after the 8-byte signature and the
@@ -208,10 +211,10 @@ func jpegDenominator(h Header, job Job) int {
 	return 1
 }
 
-// jpegDecodeBytes bounds a JPEG decode: the RGBA picture at the DCT scale,
-// and — native build — the full-size image/jpeg pass that arbitrates
-// libjpeg warnings, at most 3 bytes a pixel (4:4:4); pure Go decodes once,
-// at full size, as YCbCr or CMYK (4 bytes a pixel at most).
+// jpegDecodeBytes bounds a JPEG decode: the RGBA picture at the DCT scale
+// (native build); pure Go decodes at full size, as YCbCr or CMYK (4 bytes a
+// pixel at most). CMYK files go through image/jpeg in the native build too,
+// and are bounded the same way.
 func jpegDecodeBytes(h Header, job Job) int64 {
 	W, H := int64(h.Width), int64(h.Height)
 	if !Native {
@@ -219,5 +222,12 @@ func jpegDecodeBytes(h Header, job Job) int64 {
 	}
 	d := int64(jpegDenominator(h, job))
 	scaled := ((W + d - 1) / d) * ((H + d - 1) / d) * 4
-	return scaled + W*H*3
+	return max(scaled, W*H*4*boolInt(h.cmyk))
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

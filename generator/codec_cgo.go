@@ -27,7 +27,8 @@ const Native = true
 // decodeJPEG decodes a JPEG at the largest reduction among 1/2, 1/4 and 1/8
 // whose result is still at least minW×minH, using libjpeg-turbo's DCT-domain
 // scaling: a 6000×4000 photo wanted at 200×200 is decoded at 750×500 and
-// never exists at full size in memory. CMYK JPEGs go through image/jpeg.
+// never exists at full size in memory, warnings or not. CMYK JPEGs go
+// through image/jpeg.
 // With accurate the IDCT and chroma upsampling are libjpeg's exact ones.
 func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 	if len(b) == 0 {
@@ -68,12 +69,15 @@ func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 		if C.tjGetErrorCode(h) == C.TJERR_FATAL {
 			return nil, fmt.Errorf("jpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
 		}
-		// A warning still leaves a decoded image, but it may be a truncated
-		// file whose missing part libjpeg invented. The warning's text is
-		// not reliable across threads, so image/jpeg arbitrates: it fails
-		// on truncation and accepts the harmless cases.
-		if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("jpeg: %w", err)
+		// A warning still leaves a decoded image: stray bytes before a
+		// marker or damaged entropy data that libjpeg papered over, as
+		// v8's GD accepted them — or a truncated file whose missing part
+		// libjpeg invented, which is refused. Truncation is told from the
+		// bytes, not by decoding again: entropy-coded data escapes every
+		// 0xFF, so an end-of-image marker after the last start-of-scan
+		// exists only in a complete file.
+		if !jpegComplete(b) {
+			return nil, errors.New("jpeg: premature end of data")
 		}
 	}
 	return img, nil

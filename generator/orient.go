@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"image/draw"
@@ -121,4 +122,12 @@ func toRGBA(img image.Image) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
 	return dst
+}
+
+// jpegComplete reports whether an end-of-image marker follows the last
+// start-of-scan marker: entropy-coded data escapes every 0xFF, so only a
+// complete file has one there.
+func jpegComplete(b []byte) bool {
+	sos := bytes.LastIndex(b, []byte{0xFF, 0xDA})
+	return sos >= 0 && bytes.Contains(b[sos:], []byte{0xFF, 0xD9})
 }

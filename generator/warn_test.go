@@ -24,3 +24,30 @@ func TestJPEGWithStrayBytesDecodes(t *testing.T) {
 		t.Error("truncated JPEG accepted")
 	}
 }
+
+// Damaged entropy data in a complete file is decoded as libjpeg recovers it
+// (v8's GD accepted such files) without a second, full-size decode; a file
+// cut short is refused.
+func TestJPEGDamagedButComplete(t *testing.T) {
+	if !Native {
+		t.Skip("image/jpeg refuses damaged entropy data")
+	}
+	b := fixture.JPEG(fixture.Photo(800, 600, 3), 90)
+	damaged := append([]byte{}, b...)
+	sos := bytes.LastIndex(damaged, []byte{0xFF, 0xDA})
+	for i := sos + 400; i < sos+460; i++ {
+		if damaged[i] != 0xFF && damaged[i-1] != 0xFF {
+			damaged[i] ^= 0x5A
+		}
+	}
+	if !jpegComplete(damaged) || jpegComplete(b[:len(b)*2/3]) {
+		t.Fatal("jpegComplete misjudges")
+	}
+	img, err := decodeJPEG(damaged, 100, 100, false)
+	if err != nil || img.Bounds().Dx() < 100 {
+		t.Fatalf("damaged but complete: %v", err)
+	}
+	if _, err := decodeJPEG(b[:len(b)*2/3], 100, 100, false); err == nil {
+		t.Error("truncated JPEG accepted")
+	}
+}
