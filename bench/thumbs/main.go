@@ -109,8 +109,14 @@ func main() {
 	times := make([]time.Duration, 0, *n)
 	for range *n {
 		var out bytes.Buffer
+		// The file is read inside the timed part, as the other contenders
+		// read theirs.
 		start := time.Now()
-		if err := generator.Render(context.Background(), b, job, &out); err != nil {
+		src, err := os.ReadFile(*src)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := generator.Render(context.Background(), src, job, &out); err != nil {
 			log.Fatal(err)
 		}
 		times = append(times, time.Since(start))
