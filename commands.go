@@ -57,11 +57,14 @@ func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stde
 	for _, name := range names {
 		fmt.Fprintf(stdout, "%s %s\n", verb, name)
 	}
-	fmt.Fprintf(stdout, "%s %d files\n", verb, len(names))
 	if err != nil {
+		if len(names) > 0 {
+			fmt.Fprintf(stdout, "%s %s before the error\n", verb, plural(len(names), "file"))
+		}
 		fmt.Fprintf(stderr, "purge: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(stdout, "%s %s\n", verb, plural(len(names), "file"))
 	return 0
 }
 
@@ -146,13 +149,13 @@ func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, std
 		return 0
 	}
 	n, err := store.RotateAll(ctx, f.from, f.batch, func(done int, last int64) {
-		fmt.Fprintf(stderr, "rotated %d files, up to id %d (resume with -from %d)\n", done, last, last)
+		fmt.Fprintf(stderr, "rotated %s, up to id %d (resume with -from %d)\n", plural(done, "file"), last, last)
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "rotate-hash: %v (%d files rotated before the error)\n", err, n)
+		fmt.Fprintf(stderr, "rotate-hash: %v (%s rotated before the error)\n", err, plural(n, "file"))
 		return 1
 	}
-	fmt.Fprintf(stdout, "rotated %d files\n", n)
+	fmt.Fprintf(stdout, "rotated %s\n", plural(n, "file"))
 	return 0
 }
 
@@ -202,4 +205,12 @@ func checkIndex(name string, pc *ProjectConfig, stdout io.Writer) {
 		fmt.Fprintf(stdout, "# warning: project %s: directus_files has about %d rows and no index on %s; every request scans the table. Fix: v8assets index -project %s\n",
 			name, rows, column, name)
 	}
+}
+
+// plural returns "1 file" or "N files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -245,6 +247,44 @@ func TestUsage(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"frobnicate"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown command: exit %d", code)
+	}
+	for _, help := range []string{"-h", "--help", "help"} {
+		out.Reset()
+		errOut.Reset()
+		if code := run(context.Background(), []string{help}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "usage") || errOut.Len() != 0 {
+			t.Errorf("%s: exit %d, out %q, err %q", help, code, out.String(), errOut.String())
+		}
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"serve", "-h"}, &out, &errOut); code != 0 ||
+		!strings.Contains(errOut.String(), "$V8ASSETS_CONFIG") || !strings.Contains(errOut.String(), "-listen") {
+		t.Errorf("serve -h: exit %d %q", code, errOut.String())
+	}
+	for _, cmd := range []string{"rotate-hash", "index", "purge"} {
+		errOut.Reset()
+		if code := run(context.Background(), []string{cmd, "-config", "x.toml"}, &out, &errOut); code != 2 || errOut.String() != cmd+": -project NAME is required\n" {
+			t.Errorf("%s without -project: exit %d %q", cmd, code, errOut.String())
+		}
+	}
+}
+
+// serve -listen overrides server.listen.
+func TestServeListenFlag(t *testing.T) {
+	path := writeConfig(t, "[server]\nlisten = \"127.0.0.1:1\"\n[projects.site.database]\ntype = \"sqlite\"\npath = \"directus.db\"\n")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	logs := &syncBuffer{}
+	go func() { done <- run(ctx, []string{"serve", "-config", path, "-listen", addr}, io.Discard, logs) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err := http.Get("http://" + addr + "/server/ping"); err == nil {
+			res.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing on -listen %s:\n%s", addr, logs.String())
+		}
 	}
 }
 

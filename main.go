@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	v8assets serve -config PATH
+//	v8assets serve -config PATH [-listen ADDR]
 //	v8assets check-config -config PATH
 //	v8assets rotate-hash -config PATH -project NAME (-file ID | -all [-from ID] [-batch N])
 //	v8assets index -config PATH -project NAME
@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ commands:
   health         exit 0 when the running server's /readyz answers 200, else 1
 
 The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
+Run "v8assets <command> -h" for a command's flags.
 `
 
 func main() {
@@ -68,13 +70,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	defaultPath := os.Getenv("V8ASSETS_CONFIG")
 	if defaultPath == "" {
 		defaultPath = "config.toml"
 	}
-	configPath := fs.String("config", defaultPath, "path to config.toml")
+	configPath := fs.String("config", defaultPath, "path to config.toml (default: $V8ASSETS_CONFIG, else ./config.toml)")
+	var listen *string
+	if cmd == "serve" {
+		listen = fs.String("listen", "", "address to listen on, overriding server.listen (e.g. 127.0.0.1:9000)")
+	}
 	var project *string
 	if cmd == "rotate-hash" || cmd == "index" || cmd == "purge" {
 		project = fs.String("project", "", "project name (required)")
@@ -93,11 +104,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&rot.batch, "batch", 500, "with -all: files per transaction")
 	}
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if project != nil && *project == "" {
+		fmt.Fprintf(stderr, "%s: -project NAME is required\n", cmd)
 		return 2
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, *configPath, stderr)
+		return serve(ctx, *configPath, *listen, stderr)
 	case "check-config":
 		return checkConfig(*configPath, stdout, stderr)
 	case "health":
@@ -142,11 +160,14 @@ func newLogger(sc ServerConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func serve(ctx context.Context, path string, stderr io.Writer) int {
+func serve(ctx context.Context, path, listen string, stderr io.Writer) int {
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if listen != "" {
+		cfg.Server.Listen = listen
 	}
 	logger := newLogger(cfg.Server, stderr)
 	mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))

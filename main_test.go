@@ -213,6 +213,10 @@ func TestRotateHashCommand(t *testing.T) {
 	if code != 0 || out != "rotated 2 files\n" || hashOf(4) == "" {
 		t.Errorf("resume: exit %d out %q", code, out)
 	}
+	code, out, errOut = runCLI(t, "rotate-hash", "-config", cfg, "-project", "thumper", "-all", "-from", "5")
+	if code != 0 || out != "rotated 1 file\n" || !strings.Contains(errOut, "rotated 1 file, up to id 6") {
+		t.Errorf("one file: exit %d out %q err %q", code, out, errOut)
+	}
 
 	for name, c := range map[string]struct {
 		args []string

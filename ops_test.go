@@ -150,6 +150,9 @@ func TestPurgeCommand(t *testing.T) {
 			t.Errorf("purge deleted %s, which is not a generated variant", f)
 		}
 	}
+	if code, out, errOut := runCLI(t, "purge", "-config", cfg, "-project", "thumper", "-dir", "../../etc"); code != 1 || out != "" || !strings.Contains(errOut, "not a generated directory") {
+		t.Errorf("purge -dir ../../etc: exit %d, out %q, err %q", code, out, errOut)
+	}
 	if code, _, errOut := runCLI(t, "purge", "-config", cfg, "-project", "thumper", "-dir", "../uploads"); code != 1 || !strings.Contains(errOut, "not a generated directory") {
 		t.Errorf("bad -dir: exit %d %q", code, errOut)
 	}
