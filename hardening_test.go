@@ -184,3 +184,34 @@ thumb_root = "generated"
 		t.Errorf("the log does not name the busy address:\n%s", logs.String())
 	}
 }
+
+// A project whose directus_files is empty is named in a warning at start:
+// otherwise every URL answers 404 with nothing in the log.
+func TestServeWarnsAboutAnEmptyProject(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
+listen = %q
+[projects.empty.database]
+type = "sqlite"
+path = "directus.db"
+[projects.empty.storage]
+root = "originals"
+thumb_root = "generated"
+`, addr)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "-config", cfg}, io.Discard, logs) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), `"msg":"serving"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "directus_files is empty") || !strings.Contains(logs.String(), `"project":"empty"`) {
+		t.Errorf("no warning about the empty project:\n%s", logs.String())
+	}
+}

@@ -328,6 +328,10 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			logger.Warn("database not reachable yet; requests will fail until it is", "project", name, "err", err)
 		} else {
 			warnMissingIndex(pingCtx, store, name, logger)
+			if has, err := store.HasFiles(pingCtx); err == nil && !has {
+				// Every asset URL of such a project answers 404: say why once.
+				logger.Warn("directus_files is empty: every asset URL of this project will answer 404", "project", name)
+			}
 		}
 		cancel()
 		originals, thumbs, err := openStorage(ctx, pc.Storage)

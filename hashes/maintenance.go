@@ -163,3 +163,12 @@ func (s *Store) MissingIndex(ctx context.Context, minRows int64) (string, int64,
 	}
 	return column, rows.Int64, nil
 }
+
+// HasFiles reports whether directus_files has at least one row.
+func (s *Store) HasFiles(ctx context.Context) (bool, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, "SELECT id FROM directus_files LIMIT 1"); err != nil {
+		return false, fmt.Errorf("look for files: %w", err)
+	}
+	return len(ids) > 0, nil
+}
