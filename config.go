@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -453,8 +454,23 @@ func (c *Config) Validate() []Problem {
 	add := func(key, format string, args ...any) {
 		problems = append(problems, Problem{key, fmt.Sprintf(format, args...)})
 	}
+	checkAddr := func(key, addr string) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			add(key, "must be host:port (like \"127.0.0.1:8080\" or \":8080\"), got %q", addr)
+			return
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add(key, "port must be a number from 0 to 65535, got %q", port)
+		}
+	}
 	if c.Server.Listen == "" {
 		add("server.listen", "required")
+	} else {
+		checkAddr("server.listen", c.Server.Listen)
+	}
+	if c.Server.MetricsListen != "" {
+		checkAddr("server.metrics_listen", c.Server.MetricsListen)
 	}
 	if c.Server.MaxGenerations < 0 {
 		add("server.max_generations", "must not be negative")

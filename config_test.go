@@ -159,6 +159,9 @@ func TestConfigErrors(t *testing.T) {
 		"generation memory":     {"[server]\nmax_generation_memory = '1MiB'\n" + minimal, []string{"server.max_generation_memory: must be at least 16MiB"}},
 		"source bytes":          {minimal + "[projects.site]\nmax_source_bytes = '0'\n", []string{"projects.site.max_source_bytes: must be at least 1"}},
 		"rendering":             {minimal + "[projects.site]\nrendering = 'gd'\n", []string{`projects.site.rendering: must be "fast" or "v8", got "gd"`}},
+		"listen without port":   {"[server]\nlisten = 'localhost'\n" + minimal, []string{`server.listen: must be host:port`}},
+		"listen port range":     {"[server]\nlisten = '127.0.0.1:99999'\n" + minimal, []string{`server.listen: port must be a number from 0 to 65535, got "99999"`}},
+		"metrics listen":        {"[server]\nmetrics_listen = '9090'\n" + minimal, []string{`server.metrics_listen: must be host:port`}},
 		"every problem at once": {"[projects.site.database]\nnmae = 'x'\n[projects.site.storage]\nroot = 'nowhere'\n",
 			[]string{"projects.site.database.nmae: unknown key", "projects.site.database.name: required", "projects.site.storage.root: unreadable"}},
 	}
