@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -87,6 +92,7 @@ func TestS3Store(t *testing.T) {
 	if err != nil || aws.ToString(head.CacheControl) != "max-age=60" || aws.ToString(head.ContentType) != "image/jpeg" {
 		t.Errorf("options.CacheControl / content type not applied: %v %v", head, err)
 	}
+
 	g.Create(ctx, "w2,h2,fcrop,q1/b.jpg", []byte("b"), false)
 	names, err := g.List(ctx, ".")
 	if err != nil || !slices.Equal(names, []string{"w1,h1,fcrop,q1/a.jpg", "w2,h2,fcrop,q1/b.jpg"}) {
@@ -105,6 +111,40 @@ func TestS3Store(t *testing.T) {
 
 // Many concurrent conditional writers of one key: all succeed, one write
 // lands.
+// options.ACL travels with every write: versitygw keeps no object ACLs, so
+// the test reads the x-amz-acl header of the uploads through a recording
+// proxy in front of it.
+func TestS3WritesCarryTheACL(t *testing.T) {
+	srv := fixture.NewS3(t)
+	target, _ := url.Parse(srv.Endpoint)
+	var mu sync.Mutex
+	var acls []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			mu.Lock()
+			acls = append(acls, r.Header.Get("X-Amz-Acl"))
+			mu.Unlock()
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	s, err := storage.NewS3(context.Background(), storage.S3Config{
+		Key: srv.Key, Secret: srv.Secret, Bucket: srv.Bucket, Endpoint: proxy.URL, Root: "gen", ACL: "public-read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, replace := range []bool{false, true} {
+		if _, err := s.Create(context.Background(), fmt.Sprintf("w1,h1,fcrop,q1/%d.jpg", i), []byte("x"), replace); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(acls, []string{"public-read", "public-read"}) {
+		t.Errorf("x-amz-acl of the uploads: %q", acls)
+	}
+}
+
 func TestS3ConcurrentCreate(t *testing.T) {
 	srv := fixture.NewS3(t)
 	checkFirstWriteLands(t, newS3(t, srv, "gen"))
