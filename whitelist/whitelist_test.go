@@ -2,6 +2,7 @@ package whitelist
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -230,5 +231,44 @@ func TestParseReportsMalformedSystemList(t *testing.T) {
 	}
 	if _, warn := Parse("[]", true, "[]", true); warn != nil {
 		t.Errorf("well-formed lists warned: %v", warn)
+	}
+}
+
+// PHP's intval of a numeric string saturates at the 32-bit bounds PHP 7
+// used for v8's request values, truncates toward zero, and maps NaN to 0.
+func TestIntval(t *testing.T) {
+	for in, want := range map[float64]int{
+		200: 200, 200.9: 200, -1.5: -1, 1e30: math.MaxInt32, -1e30: math.MinInt32, math.NaN(): 0, math.Inf(1): math.MaxInt32,
+	} {
+		if got := intval(in); got != want {
+			t.Errorf("intval(%v) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// key and f compare as v8's loose == did (Q11): byte-exact for words,
+// numerically when both sides are numeric, null only against "".
+func TestEqualsWord(t *testing.T) {
+	cases := []struct {
+		s     scalar
+		param string
+		want  bool
+	}{
+		{scalar{kind: 's', str: "crop"}, "crop", true},
+		{scalar{kind: 's', str: "crop"}, "Crop", false},
+		{scalar{kind: 's', str: "crop"}, "crop ", false},
+		{scalar{kind: 's', str: "200"}, "2e2", true},
+		{scalar{kind: 's', str: "200"}, " 200", true},
+		{scalar{kind: 's', str: "200"}, "200 ", false},
+		{scalar{kind: 'n', num: 1}, "1.0", true},
+		{scalar{kind: 'n', num: 1}, "one", false},
+		{scalar{}, "", true},
+		{scalar{}, "0", false},
+		{scalar{kind: 'b', truth: true}, "1", false},
+	}
+	for _, c := range cases {
+		if got := c.s.equalsWord(c.param); got != c.want {
+			t.Errorf("%+v == %q: %v, want %v", c.s, c.param, got, c.want)
+		}
 	}
 }
