@@ -38,18 +38,7 @@ func TestSQLiteRotateAllWhileServing(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
 	os.WriteFile(filepath.Join(dir, "originals", "a.jpg"), []byte("jpeg bytes"), 0o644)
 	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = %q
-log_level = "warn"
-[projects.site.database]
-type = "sqlite"
-path = "directus.db"
-seed = "seed.sql"
-[projects.site.storage]
-root = "originals"
-thumb_root = "generated"
-`, addr)), 0o644)
+	cfg := sqliteConfig(t, dir, fmt.Sprintf("listen = %q\nlog_level = \"warn\"", addr), "site", "", true)
 	base := startServe(t, cfg, addr)
 
 	stop := make(chan struct{})
@@ -115,18 +104,7 @@ func TestServeSweepsStaleTempFiles(t *testing.T) {
 	old := time.Now().Add(-11 * time.Minute)
 	os.Chtimes(stale, old, old)
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = %q
-metrics_listen = %q
-min_free_space = "1TiB"
-[projects.site.database]
-type = "sqlite"
-path = "directus.db"
-[projects.site.storage]
-root = "originals"
-thumb_root = "generated"
-`, addr, metricsAddr)), 0o644)
+	cfg := sqliteConfig(t, dir, fmt.Sprintf("listen = %q\nmetrics_listen = %q\nmin_free_space = \"1TiB\"", addr, metricsAddr), "site", "", false)
 	base := startServe(t, cfg, addr)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(stale); os.IsNotExist(err) {
@@ -160,17 +138,7 @@ func TestServeReleasesWhatItStartedOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
 	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = %q
-metrics_listen = %q
-[projects.site.database]
-type = "sqlite"
-path = "directus.db"
-[projects.site.storage]
-root = "originals"
-thumb_root = "generated"
-`, addr, busy.Addr().String())), 0o644)
+	cfg := sqliteConfig(t, dir, fmt.Sprintf("listen = %q\nmetrics_listen = %q", addr, busy.Addr().String()), "site", "", false)
 	logs := &syncBuffer{}
 	if code := run(context.Background(), []string{"serve", "-config", cfg}, io.Discard, logs); code != 1 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
@@ -191,16 +159,7 @@ func TestServeWarnsAboutAnEmptyProject(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
 	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = %q
-[projects.empty.database]
-type = "sqlite"
-path = "directus.db"
-[projects.empty.storage]
-root = "originals"
-thumb_root = "generated"
-`, addr)), 0o644)
+	cfg := sqliteConfig(t, dir, fmt.Sprintf("listen = %q", addr), "empty", "", false)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan int, 1)
@@ -214,4 +173,24 @@ thumb_root = "generated"
 	if !strings.Contains(logs.String(), "directus_files is empty") || !strings.Contains(logs.String(), `"project":"empty"`) {
 		t.Errorf("no warning about the empty project:\n%s", logs.String())
 	}
+}
+
+// sqliteConfig writes dir/config.toml: the [server] lines given, and one
+// project on the embedded database (dir/directus.db, seeded from
+// dir/seed.sql when seed is set) with its originals in dir/originals
+// (created) and extra lines under [projects.<name>]. It returns the path.
+func sqliteConfig(t *testing.T, dir, server, name, extra string, seed bool) string {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, "originals"), 0o755)
+	seedLine := ""
+	if seed {
+		seedLine = "seed = \"seed.sql\"\n"
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	body := fmt.Sprintf("[server]\n%s\n[projects.%s]\n%s\n[projects.%s.database]\ntype = \"sqlite\"\npath = \"directus.db\"\n%s"+
+		"[projects.%s.storage]\nroot = \"originals\"\nthumb_root = \"generated\"\n", server, name, extra, name, seedLine, name)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

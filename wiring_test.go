@@ -41,20 +41,7 @@ func startWiring(t *testing.T, server, project, seed string) *wiringSite {
 INSERT INTO directus_users (id, status, role, email, token) VALUES (1, 'active', 1, 'admin@example.com', 'admintoken');
 `+seed), 0o644)
 	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = %q
-%s
-[projects.site]
-%s
-[projects.site.database]
-type = "sqlite"
-path = "directus.db"
-seed = "seed.sql"
-[projects.site.storage]
-root = "originals"
-thumb_root = "generated"
-`, addr, server, project)), 0o644)
+	cfg := sqliteConfig(t, dir, fmt.Sprintf("listen = %q\n%s", addr, server), "site", project, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan int, 1)

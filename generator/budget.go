@@ -94,7 +94,7 @@ func Estimate(h Header, srcSize int64, job Job) int64 {
 		decoded = jpegDecodeBytes(h, job)
 		rows = int64(math.Ceil(float64(H) / float64(jpegDenominator(h, job))))
 	case streamable(h):
-		minW, minH := minDecodeSize(h, job)
+		minW, minH := minDecodeSize(h.Width, h.Height, job)
 		f := int64(shrinkFactor(h.Width, h.Height, max(minW, minH), max(minW, minH)))
 		ow, oh := (W+f-1)/f, (H+f-1)/f
 		// One decoded row, one row of sums, the shrunk image.
@@ -172,10 +172,10 @@ func shrinkFactor(w, h, minW, minH int) int {
 	return max(1, min(w/max(2*minW, 1), h/max(2*minH, 1)))
 }
 
-// minDecodeSize returns how large the whole picture must be decoded for
-// job's box to still cover the target.
-func minDecodeSize(h Header, job Job) (int, int) {
-	W, H := h.Width, h.Height
+// minDecodeSize returns how large the whole W×H picture must be decoded
+// for job's box to still cover the target (v8MinScale times that in the v8
+// rendering).
+func minDecodeSize(W, H int, job Job) (int, int) {
 	box := image.Rect(0, 0, W, H)
 	tw, th := job.Width, job.Height
 	if job.Contain {
@@ -200,7 +200,7 @@ func jpegDenominator(h Header, job Job) int {
 		return 1
 	}
 	W, H := h.Width, h.Height
-	minW, minH := minDecodeSize(h, job)
+	minW, minH := minDecodeSize(h.Width, h.Height, job)
 	// Orientation may swap the axes: take the stricter of both.
 	minW, minH = max(minW, minH), max(minW, minH)
 	for _, d := range []int{8, 4, 2} {

@@ -79,12 +79,8 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 
 	// The whole picture must decode at least this large for the box to
 	// still cover tw×th.
-	minW := int(math.Ceil(float64(W) * float64(tw) / float64(box.Dx())))
-	minH := int(math.Ceil(float64(H) * float64(th) / float64(box.Dy())))
+	minW, minH := minDecodeSize(W, H, job)
 	v8 := job.Rendering == RenderV8
-	if v8 {
-		minW, minH = minW*v8MinScale, minH*v8MinScale
-	}
 	if swapsAxes(orientation) {
 		minW, minH = minH, minW
 	}
