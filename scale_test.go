@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +31,13 @@ func TestMain(m *testing.M) {
 // the S3 server, under v8's default prefixes.
 func s3Config(t *testing.T, th *fixture.Thumper, srv *fixture.S3Server, addr string) string {
 	t.Helper()
+	return s3ConfigVia(t, th, srv, srv.Endpoint, addr)
+}
+
+// s3ConfigVia is s3Config with the S3 endpoint replaced (a proxy in front of
+// the server).
+func s3ConfigVia(t *testing.T, th *fixture.Thumper, srv *fixture.S3Server, endpoint, addr string) string {
+	t.Helper()
 	path := mysqlConfig(t, th, addr)
 	b, _ := os.ReadFile(path)
 	cfg := string(b)
@@ -42,7 +52,7 @@ root = "uploads/thumper/originals"
 thumb_root = "uploads/thumper/generated"
 [projects.thumper.storage.options]
 CacheControl = "max-age=31536000"
-`, srv.Key, srv.Secret, srv.Bucket, srv.Endpoint)
+`, srv.Key, srv.Secret, srv.Bucket, endpoint)
 	os.WriteFile(path, []byte(cfg), 0o644)
 	return path
 }
@@ -52,8 +62,25 @@ func TestTwoInstancesShareS3(t *testing.T) {
 	th := fixture.NewThumper(t)
 	srv := fixture.NewS3(t)
 	srv.PutDir(t, th.Root, "uploads/thumper/originals/")
+	// Both instances write through a proxy that records each upload's
+	// answer, so the test can tell how many writes landed.
+	target, _ := url.Parse(srv.Endpoint)
+	var mu sync.Mutex
+	var puts []int
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/generated/") {
+			httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(rec, r)
+		mu.Lock()
+		puts = append(puts, rec.status)
+		mu.Unlock()
+	}))
+	defer proxy.Close()
 	addrA, addrB := freeAddr(t), freeAddr(t)
-	cfg := s3Config(t, th, srv, addrA)
+	cfg := s3ConfigVia(t, th, srv, proxy.URL, addrA)
 	startProcess(t, cfg, addrA)
 	startProcess(t, cfg, addrB, "V8ASSETS_SERVER_LISTEN="+addrB)
 
@@ -90,6 +117,22 @@ func TestTwoInstancesShareS3(t *testing.T) {
 	if !bytes.Equal(srv.Get(t, keys[0]), bodies[0]) {
 		t.Errorf("stored object differs from what was served")
 	}
+	// Exactly one upload landed; any other was refused as already there
+	// (412) or in progress (409).
+	mu.Lock()
+	landed := 0
+	for _, st := range puts {
+		switch {
+		case st >= 200 && st < 300:
+			landed++
+		case st != 412 && st != 409:
+			t.Errorf("upload answered %d", st)
+		}
+	}
+	if landed != 1 {
+		t.Errorf("%d uploads landed (answers %v), want exactly 1", landed, puts)
+	}
+	mu.Unlock()
 
 	// A hash rotated through A is gone on B within the freshness bound.
 	req, _ := http.NewRequest("POST", "http://"+addrA+"/thumper/files/1/rotate-hash", nil)
@@ -129,4 +172,15 @@ func TestTwoInstancesShareS3(t *testing.T) {
 	if !bytes.Equal(b, bodies[0]) {
 		t.Errorf("new hash on B served other bytes")
 	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
