@@ -77,7 +77,9 @@ func TestSQLiteRotateAllWhileServing(t *testing.T) {
 			}
 		}()
 	}
-	out, err := exec.Command(buildBinary(t), "rotate-hash", "-config", cfg, "-project", "site", "-all").CombinedOutput()
+	rotate := exec.Command(buildBinary(t), "rotate-hash", "-config", cfg, "-project", "site", "-all")
+	rotate.Env = childEnv()
+	out, err := rotate.CombinedOutput()
 	close(stop)
 	wg.Wait()
 	if err != nil || !strings.Contains(string(out), fmt.Sprintf("rotated %d files", n)) {

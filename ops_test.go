@@ -23,6 +23,21 @@ var (
 	buildOut  []byte
 )
 
+// childCoverEnv names a directory: when set, the binary is built for
+// coverage and the processes tests start write their coverage there
+// (GOCOVERDIR), for `go tool covdata` — the README's coverage figure.
+const childCoverEnv = "V8ASSETS_CHILD_COVERDIR"
+
+// childEnv returns the environment of a child process: this one's, extra,
+// and GOCOVERDIR when childCoverEnv is set.
+func childEnv(extra ...string) []string {
+	env := append(os.Environ(), extra...)
+	if dir := os.Getenv(childCoverEnv); dir != "" {
+		env = append(env, "GOCOVERDIR="+dir)
+	}
+	return env
+}
+
 // buildBinary builds v8assets once per test run and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -33,7 +48,11 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "v8assets")
-		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if os.Getenv(childCoverEnv) != "" {
+			args = append(args, "-cover", "-coverpkg=./...")
+		}
+		buildOut, buildErr = exec.Command("go", append(args, ".")...).CombinedOutput()
 	})
 	if buildErr != nil {
 		t.Fatalf("build: %v\n%s", buildErr, buildOut)
@@ -52,7 +71,7 @@ type process struct {
 func startProcess(t *testing.T, cfg, addr string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), "serve", "-config", cfg)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = childEnv(env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -67,7 +86,17 @@ func startProcess(t *testing.T, cfg, addr string, env ...string) *process {
 		}
 		p.logs <- b.String()
 	}()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	t.Cleanup(func() {
+		// SIGTERM first: a graceful exit also writes coverage data.
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if res, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			res.Body.Close()
