@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/BurntSushi/toml"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -322,4 +324,68 @@ func TestServerHardeningKeys(t *testing.T) {
 	if err := sz.UnmarshalText([]byte("99999999999TiB")); err == nil {
 		t.Errorf("overflow accepted: %d", sz.Bytes)
 	}
+}
+
+// config.example.toml is a complete, valid configuration that sets every
+// key there is.
+func TestExampleConfig(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.toml")
+	os.WriteFile(path, b, 0o644)
+	os.MkdirAll(filepath.Join(dir, "public/uploads/site/originals"), 0o755)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if len(cfg.Projects) != 2 || cfg.Projects["media"].Storage.Adapter != "s3" || cfg.Projects["media"].Rendering != "v8" {
+		t.Errorf("projects: %+v", cfg.Projects)
+	}
+	var doc map[string]any
+	if _, err := toml.Decode(string(b), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// Every key of the loaded structs appears in the file's site project
+	// or server table (media shows the s3 keys).
+	for _, key := range append(keysOf(reflect.TypeFor[ServerConfig](), "server"), keysOf(reflect.TypeFor[ProjectConfig](), "projects.site")...) {
+		if strings.Contains(key, ".storage.") && !strings.HasSuffix(key, ".adapter") && !strings.HasSuffix(key, "root") {
+			key = strings.Replace(key, "projects.site.", "projects.media.", 1)
+		}
+		if strings.HasSuffix(key, ".path") || strings.HasSuffix(key, ".seed") {
+			continue // sqlite only
+		}
+		if !hasKey(doc, strings.Split(key, ".")) {
+			t.Errorf("config.example.toml lacks %s", key)
+		}
+	}
+}
+
+// keysOf lists the toml keys of a config struct type, dotted under prefix.
+func keysOf(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("toml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
+			keys = append(keys, keysOf(f.Type, prefix+"."+tag)...)
+			continue
+		}
+		keys = append(keys, prefix+"."+tag)
+	}
+	return keys
+}
+
+func hasKey(doc map[string]any, path []string) bool {
+	v, ok := doc[path[0]]
+	if !ok || len(path) == 1 {
+		return ok
+	}
+	m, ok := v.(map[string]any)
+	return ok && hasKey(m, path[1:])
 }
