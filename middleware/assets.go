@@ -95,8 +95,15 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetReques
 	}
 	h.Set("Etag", etag(info))
 	if rng := r.Header.Get("Range"); rng != "" {
-		r.Header.Set("Range", withoutEmptySuffixes(rng, info.Size))
+		if !strings.HasPrefix(rng, "bytes=") {
+			// A range unit other than bytes must be ignored (RFC 9110
+			// §14.2); ServeContent would answer it 416.
+			r.Header.Del("Range")
+		} else {
+			r.Header.Set("Range", withoutEmptySuffixes(rng, info.Size))
+		}
 	}
+	w = &rangeRefusal{ResponseWriter: w}
 	if info.Size <= smallFile && r.Method != http.MethodHead {
 		// A thumbnail fits in one read: serving it from memory spares
 		// ServeContent's two seeks and the separate sendfile, which on a
@@ -115,6 +122,43 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetReques
 	}
 	http.ServeContent(w, r, "", info.ModTime, obj)
 }
+
+// rangeRefusal passes a response through, except that a 416 from
+// http.ServeContent goes out without its plain-text body: Content-Range says
+// everything, and every body this server sends is an asset or v8's JSON.
+type rangeRefusal struct {
+	http.ResponseWriter
+	refused bool
+}
+
+func (w *rangeRefusal) WriteHeader(code int) {
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		w.refused = true
+		h := w.Header()
+		h.Del("Content-Type")
+		h.Del("X-Content-Type-Options")
+		h.Set("Content-Length", "0")
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *rangeRefusal) Write(b []byte) (int, error) {
+	if w.refused {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps sendfile for the bytes of a file.
+func (w *rangeRefusal) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && !w.refused {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w}, src)
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *rangeRefusal) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // smallFile is the largest file served from memory rather than with
 // sendfile.

@@ -111,6 +111,11 @@ func FuzzRouter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method uint8, path, query, rng, inm, origin, auth string) {
 		m := fuzzMethods[int(method)%len(fuzzMethods)]
 		target := "/" + strings.TrimPrefix(escapeTarget(path, ""), "/")
+		if _, err := url.ParseRequestURI(target); err != nil {
+			// net/http refuses such a request line itself (400) before
+			// any handler runs; so would any front server.
+			return
+		}
 		req := &http.Request{Method: m, Header: http.Header{}, Host: u.Host,
 			URL: &url.URL{Scheme: "http", Host: u.Host, Opaque: "//" + u.Host + target, RawQuery: escapeTarget(query, "?")}}
 		for name, v := range map[string]string{"Range": rng, "If-None-Match": inm, "Origin": origin, "Authorization": auth} {

@@ -280,6 +280,14 @@ func TestSmallerDefects(t *testing.T) {
 	if res.StatusCode != 206 || !bytes.Equal(body, orig[:10]) {
 		t.Errorf("bytes=-000, 0-9: %d, %d bytes", res.StatusCode, len(body))
 	}
+	// Another range unit is ignored (RFC 9110 §14.2); a refused range has
+	// no plain-text body, only its Content-Range.
+	if res, body := e.do(t, "GET", avatar, "Range", "items=0-9"); res.StatusCode != 200 || !bytes.Equal(body, orig) {
+		t.Errorf("items=0-9: %d, %d bytes", res.StatusCode, len(body))
+	}
+	if res, body := e.do(t, "GET", avatar, "Range", "bytes=x-y"); res.StatusCode != 416 || len(body) != 0 || res.Header.Get("Content-Type") != "" {
+		t.Errorf("bytes=x-y: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
 
 	res, body = e.send(t, "PATCH", "/thumper/files/1", "{\"filename_download\":\"a\xffb.jpg\"}", "Authorization", adminAuth)
 	wantV8Error(t, res, body, 422, 4, "filename_download must be valid UTF-8.")
