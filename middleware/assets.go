@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gorilla/mux"
-
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/storage"
 	"github.com/v8assets/v8assets/v8err"
@@ -21,8 +19,9 @@ import (
 func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	p := projectOf(r)
 	ctx := r.Context()
-	id := DecodeID(mux.Vars(r)["id"])
-	infoOf(r).asset = hashes.Short(id)
+	ri := infoOf(r)
+	id := DecodeID(ri.rawID)
+	ri.asset = hashes.Short(id)
 	if !hashes.Storable(id) {
 		// No file can have this id, and MySQL would fail comparing it
 		// (spec Q42): answer without a query.
@@ -112,7 +111,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetReques
 		defer smallBuffers.Put(buf)
 		n, err := io.ReadFull(obj, (*buf)[:info.Size])
 		if err == nil {
-			http.ServeContent(w, r, "", info.ModTime, bytes.NewReader((*buf)[:n]))
+			http.ServeContent(smallBody{w}, r, "", info.ModTime, bytes.NewReader((*buf)[:n]))
 			return
 		}
 		if _, serr := obj.Seek(0, io.SeekStart); serr != nil {
@@ -165,6 +164,40 @@ func (w *rangeRefusal) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 const smallFile = 64 << 10
 
 var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+
+// smallBody passes the body of a file served from memory to the connection
+// in one Write. Without its ReadFrom, io.Copy would allocate a buffer for
+// every response, and the connection's ReadFrom would flush the first 512
+// bytes and then try splice and sendfile on a reader that has no descriptor.
+type smallBody struct{ http.ResponseWriter }
+
+// ReadFrom copies src to the response through a pooled buffer, one Write
+// per buffer-full (one in all for a file of at most smallFile bytes).
+func (w smallBody) ReadFrom(src io.Reader) (int64, error) {
+	buf := smallBuffers.Get().(*[]byte)
+	defer smallBuffers.Put(buf)
+	var total int64
+	for {
+		n, err := io.ReadFull(src, *buf)
+		if n > 0 {
+			m, werr := w.Write((*buf)[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch err {
+		case nil:
+			continue
+		case io.EOF, io.ErrUnexpectedEOF:
+			return total, nil
+		}
+		return total, err
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w smallBody) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // withoutEmptySuffixes drops the suffix ranges of length zero ("-0") from a
 // Range header: http.ServeContent would answer them with a 206 and an invalid

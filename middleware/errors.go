@@ -58,15 +58,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e, status = v8err.New(v8err.Internal, "Server too busy"), http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "2")
 	} else if e != nil && e.Code == v8err.Unavailable {
-		s.log.WarnContext(r.Context(), "database unavailable", "path_template", routeTemplate(r), "err", err)
+		s.log.WarnContext(r.Context(), "database unavailable", "path_template", infoOf(r).route, "err", err)
 		w.Header().Set("Retry-After", "2")
 	} else if e == nil {
-		s.log.ErrorContext(r.Context(), "request failed", "path_template", routeTemplate(r), "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "path_template", infoOf(r).route, "err", err)
 		e = v8err.New(v8err.Internal, "Internal Server Error")
 	} else if e.Code == v8err.Internal {
-		s.log.ErrorContext(r.Context(), "request failed", "path_template", routeTemplate(r), "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "path_template", infoOf(r).route, "err", err)
 	} else if e.Err != nil {
-		s.log.WarnContext(r.Context(), "request refused", "path_template", routeTemplate(r), "err", err)
+		s.log.WarnContext(r.Context(), "request refused", "path_template", infoOf(r).route, "err", err)
 	}
 	var body errorBody
 	codeLabel := "null"

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"time"
 )
 
@@ -15,10 +14,12 @@ import (
 // log line and the metrics. Nothing in it is a raw path or a full hash.
 type requestInfo struct {
 	id      string
-	project string // a configured project name, "unknown" or "-"
-	route   string // a route template
-	asset   string // the id's first characters (hashes.Short)
-	cache   string // "hit" or "generated" for thumbnails
+	project string   // a configured project name, "unknown" or "-"
+	p       *Project // the configured project, or nil
+	rawID   string   // an asset URL's id as it appeared in the path
+	route   string   // a route template
+	asset   string   // the id's first characters (hashes.Short)
+	cache   string   // "hit" or "generated" for thumbnails
 	health  bool
 }
 
@@ -76,12 +77,25 @@ func (rec *recorder) ReadFrom(src io.Reader) (int64, error) {
 // Unwrap gives http.ResponseController the underlying writer.
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-var saneRequestID = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
+// saneRequestID reports whether id is 1 to 64 of [0-9A-Za-z._-].
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case '0' <= c && c <= '9', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // requestID returns the caller's X-Request-Id when it looks like one (a
 // proxy may have set it), else a new random one.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); saneRequestID.MatchString(id) {
+	if id := r.Header.Get("X-Request-Id"); saneRequestID(id) {
 		return id
 	}
 	var b [8]byte
@@ -93,9 +107,13 @@ func requestID(r *http.Request) string {
 // line (debug level for health checks) and the request metrics.
 func (s *Server) observe(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
 	start := time.Now()
-	info := &requestInfo{id: requestID(r), project: "-", route: "unmatched"}
-	w.Header().Set("X-Request-Id", info.id)
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	// One allocation for both: this runs for every request.
+	o := &struct {
+		info requestInfo
+		rec  recorder
+	}{info: requestInfo{id: requestID(r), project: "-", route: "unmatched"}, rec: recorder{ResponseWriter: w, status: http.StatusOK}}
+	info, rec := &o.info, &o.rec
+	w.Header()["X-Request-Id"] = []string{info.id}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 	func() {
 		defer s.recoverPanic(rec, r)
@@ -107,16 +125,19 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next func(http.
 	if info.health {
 		level = slog.LevelDebug
 	}
-	attrs := []slog.Attr{
+	attrs := [9]slog.Attr{
 		slog.String("request_id", info.id), slog.String("project", info.project), slog.String("method", r.Method),
 		slog.String("route", info.route), slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 	}
+	n := 7
 	if info.asset != "" {
-		attrs = append(attrs, slog.String("asset", info.asset))
+		attrs[n] = slog.String("asset", info.asset)
+		n++
 	}
 	if info.cache != "" {
-		attrs = append(attrs, slog.String("cache", info.cache))
+		attrs[n] = slog.String("cache", info.cache)
+		n++
 	}
-	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	s.log.LogAttrs(r.Context(), level, "request", attrs[:n]...)
 }

@@ -86,8 +86,6 @@ type Server struct {
 	trustedProxies  []netip.Prefix
 }
 
-type projectKey struct{}
-
 // New returns a Server for the given projects.
 func New(projects []*Project, opts Options) *Server {
 	s := &Server{projects: make(map[string]*Project, len(projects)), gen: opts.Generator, metrics: opts.Metrics,
@@ -111,11 +109,15 @@ func New(projects []*Project, opts Options) *Server {
 		methods []string
 	}{
 		{"/server/ping", ping, []string{http.MethodGet, http.MethodHead}},
-		{"/{project}/assets/{id:[^/]+}", s.serveAsset, []string{http.MethodGet, http.MethodHead}},
+		// GET and HEAD of assets, nearly every request, are routed in
+		// dispatch without mux (see assetID); mux answers the other methods.
+		{assetRoute, nil, []string{http.MethodGet, http.MethodHead}},
 		{"/{project}/files/{id:[^/]+}", s.patchFile, []string{http.MethodPatch}},
 		{"/{project}/files/{id:[^/]+}/rotate-hash", s.rotateHash, []string{http.MethodPost}},
 	} {
-		r.HandleFunc(route.path, route.handler).Methods(route.methods...)
+		if route.handler != nil {
+			r.HandleFunc(route.path, route.handler).Methods(route.methods...)
+		}
 		r.HandleFunc(route.path, s.methodNotAllowed(strings.Join(append(route.methods, http.MethodOptions), ", ")))
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -184,14 +186,32 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, v8err.New(v8err.Unauthorized, "Unauthorized request"))
 		return
 	}
-	info.project = p.Name
+	info.project, info.p = p.Name, p
 	if p.CORS.Enabled && r.Method == http.MethodOptions {
 		info.route = "preflight"
 		p.CORS.preflight(w, r)
 		return
 	}
 	p.CORS.apply(w.Header(), r)
-	s.router.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), projectKey{}, p)))
+	if id, ok := assetID(path, segment); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		info.route, info.rawID = assetRoute, id
+		s.serveAsset(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// assetRoute is the template of the asset URL, as mux would match it.
+const assetRoute = "/{project}/assets/{id:[^/]+}"
+
+// assetID returns the raw id of an asset path /<project>/assets/<id>, the
+// way mux would match assetRoute: a non-empty last segment with no slash.
+func assetID(path, project string) (string, bool) {
+	rest, ok := strings.CutPrefix(path[1+len(project):], "/assets/")
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return rest, true
 }
 
 func (s *Server) methodNotAllowed(allow string) http.HandlerFunc {
@@ -206,10 +226,7 @@ func firstSegment(path string) string {
 	return seg
 }
 
-func projectOf(r *http.Request) *Project {
-	p, _ := r.Context().Value(projectKey{}).(*Project)
-	return p
-}
+func projectOf(r *http.Request) *Project { return infoOf(r).p }
 
 // routeTemplate returns the matched route's template (never the raw path,
 // which holds hashes), or "unmatched".

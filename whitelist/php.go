@@ -2,17 +2,57 @@ package whitelist
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 )
 
-// numeric is PHP 7's is_numeric for strings: leading whitespace allowed,
-// trailing whitespace not (spec §4.4).
-var numeric = regexp.MustCompile(`^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
+// IsNumeric reports whether s passes PHP 7's is_numeric for strings
+// (spec §4.4): leading whitespace, an optional sign, digits with an
+// optional decimal point (at least one digit), an optional exponent, and no
+// trailing whitespace. It is the regular expression
+// ^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$ written out by hand:
+// it runs several times on every thumbnail request.
+func IsNumeric(s string) bool {
+	i := 0
+	for i < len(s) && strings.IndexByte(" \t\n\r\v\f", s[i]) >= 0 {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	start := i
+	i = skipDigits(s, i)
+	digits := i - start
+	if i < len(s) && s[i] == '.' {
+		end := skipDigits(s, i+1)
+		digits += end - i - 1
+		i = end
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		end := skipDigits(s, i)
+		if end == i {
+			return false
+		}
+		i = end
+	}
+	return i == len(s)
+}
 
-// IsNumeric reports whether s passes PHP 7's is_numeric.
-func IsNumeric(s string) bool { return numeric.MatchString(s) }
+// skipDigits returns the index of the first byte at or after i in s that
+// is not an ASCII digit.
+func skipDigits(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
 
 // numberOf returns the value of a string that IsNumeric accepts.
 func numberOf(s string) float64 {

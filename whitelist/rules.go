@@ -155,11 +155,12 @@ func scalarOf(v any) scalar {
 	return scalar{}
 }
 
-// all returns the entries v8 searched, in its order: system, then user when
-// the whitelist is enabled (or required).
-func (r Rules) all(require bool) []Entry {
+// lists returns the entry lists v8 searched, in its order: system, then
+// user when the whitelist is enabled (or required). It allocates nothing:
+// Resolve runs on every thumbnail request.
+func (r Rules) lists(require bool) [2][]Entry {
 	if r.Enabled || require {
-		return append(append([]Entry{}, r.System...), r.User...)
+		return [2][]Entry{r.System, r.User}
 	}
-	return r.System
+	return [2][]Entry{r.System, nil}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,12 +93,7 @@ var (
 )
 
 func supported(ext string) bool {
-	for _, e := range append(imageExts, nonImageExts...) {
-		if e == ext {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(imageExts, ext) || slices.Contains(nonImageExts, ext)
 }
 
 func unprocessable(msg string) error { return v8err.New(v8err.Unprocessable, msg) }
@@ -109,14 +105,16 @@ func (r Rules) Resolve(req Request, opts Options) (Spec, error) {
 	var w, h, q scalar
 	var fit string
 	format := req.Format
-	entries := r.all(opts.RequireWhitelist)
+	lists := r.lists(opts.RequireWhitelist)
 	if req.Key.Present {
 		found := false
-		for _, e := range entries {
-			// No break: the last match wins, so a user entry overrides a
-			// system entry with the same key.
-			if !req.Key.Array && e.key.equalsWord(req.Key.Value) {
-				w, h, q, fit, found = e.width, e.height, e.quality, e.fit.text(), true
+		for _, entries := range lists {
+			for _, e := range entries {
+				// No break: the last match wins, so a user entry overrides
+				// a system entry with the same key.
+				if !req.Key.Array && e.key.equalsWord(req.Key.Value) {
+					w, h, q, fit, found = e.width, e.height, e.quality, e.fit.text(), true
+				}
 			}
 		}
 		if !found {
@@ -129,11 +127,14 @@ func (r Rules) Resolve(req Request, opts Options) (Spec, error) {
 		}
 		if r.Enabled || opts.RequireWhitelist {
 			matched := false
-			for _, e := range entries {
-				if e.width.equalsNumber(req.W.Value) && e.height.equalsNumber(req.H.Value) &&
-					!req.F.Array && e.fit.equalsWord(req.F.Value) && e.quality.equalsNumber(req.Q.Value) {
-					matched = true
-					break
+		search:
+			for _, entries := range lists {
+				for _, e := range entries {
+					if e.width.equalsNumber(req.W.Value) && e.height.equalsNumber(req.H.Value) &&
+						!req.F.Array && e.fit.equalsWord(req.F.Value) && e.quality.equalsNumber(req.Q.Value) {
+						matched = true
+						break search
+					}
 				}
 			}
 			if !matched {

@@ -3,6 +3,7 @@ package whitelist
 import (
 	"errors"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -217,6 +218,21 @@ func TestIsNumeric(t *testing.T) {
 			t.Errorf("IsNumeric(%q) = %v", s, !want)
 		}
 	}
+}
+
+// phpNumeric is is_numeric as the regular expression the spec states
+// (§4.4); IsNumeric is the same language scanned by hand.
+var phpNumeric = regexp.MustCompile(`^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
+
+func FuzzIsNumeric(f *testing.F) {
+	for _, s := range []string{"200", " +1.5e-3", "5.", ".5", ".", "1e", "1e+", " ", "0x1A", "\v-.0E9", "1.2.3", "--1", "1 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsNumeric(s), phpNumeric.MatchString(s); got != want {
+			t.Errorf("IsNumeric(%q) = %v, the regular expression says %v", s, got, want)
+		}
+	})
 }
 
 // A malformed system list is treated as empty (Q10) but reported, as a
