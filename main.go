@@ -181,6 +181,9 @@ func serve(ctx context.Context, path, listen string, stderr io.Writer) int {
 		// harder before the process outgrows what the operator planned.
 		debug.SetMemoryLimit(cfg.Server.MaxGenerationMemory.Bytes + memoryHeadroom)
 	}
+	if os.Getenv("GOGC") == "" {
+		defer keepHeapFloor(heapFloor)()
+	}
 	m := metrics.New(func() float64 { return float64(gen.Waiting()) }, func() float64 { return float64(gen.InFlight()) })
 	projects, closeAll, err := openProjects(ctx, cfg, logger, m)
 	if err != nil {

@@ -7,6 +7,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,13 +31,17 @@ type Metrics struct {
 	probes     *prometheus.HistogramVec
 	probeFails *prometheus.CounterVec
 	invalid    *prometheus.CounterVec
+
+	seriesMu sync.RWMutex
+	series   map[requestKey]*requestSeries
 }
 
 // New returns a fresh set of instruments. queueDepth and inFlight are read
 // at scrape time (the generator's waiting and running generations).
 func New(queueDepth, inFlight func() float64) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:    prometheus.NewRegistry(),
+		series: map[requestKey]*requestSeries{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "v8assets_requests_total", Help: "HTTP requests by project, route template and status.",
 		}, []string{"project", "route", "status"}),
@@ -101,9 +106,45 @@ func (m *Metrics) Handler() http.Handler {
 
 // Request records one answered request.
 func (m *Metrics) Request(project, route string, status int, bytes int64, d time.Duration) {
-	m.requests.WithLabelValues(project, route, strconv.Itoa(status)).Inc()
-	m.bytes.WithLabelValues(project, route).Add(float64(bytes))
-	m.duration.WithLabelValues(project, route).Observe(d.Seconds())
+	s := m.requestSeries(project, route, status)
+	s.count.Inc()
+	s.bytes.Add(float64(bytes))
+	s.duration.Observe(d.Seconds())
+}
+
+// requestKey names the series one request updates. Projects are configured
+// names, routes templates and statuses the few a handler sends, so the set
+// is small and bounded.
+type requestKey struct {
+	project, route string
+	status         int
+}
+
+// requestSeries are the three series of one requestKey.
+type requestSeries struct {
+	count, bytes prometheus.Counter
+	duration     prometheus.Observer
+}
+
+// requestSeries returns the series of a request, looked up in the vectors
+// (three label hashes) only the first time: Request runs for every request.
+func (m *Metrics) requestSeries(project, route string, status int) *requestSeries {
+	k := requestKey{project, route, status}
+	m.seriesMu.RLock()
+	s := m.series[k]
+	m.seriesMu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = &requestSeries{
+		count:    m.requests.WithLabelValues(project, route, strconv.Itoa(status)),
+		bytes:    m.bytes.WithLabelValues(project, route),
+		duration: m.duration.WithLabelValues(project, route),
+	}
+	m.seriesMu.Lock()
+	m.series[k] = s
+	m.seriesMu.Unlock()
+	return s
 }
 
 // Thumbnail records a thumbnail request by result: "hit", "shared", or

@@ -252,6 +252,14 @@ func etag(info storage.Info) string {
 // an ASCII-safe quoted filename and an RFC 5987 filename* carrying the exact
 // UTF-8 name (spec Q15). Control characters are dropped from both.
 func contentDisposition(download bool, name string) string {
+	kind := "inline"
+	if download {
+		kind = "attachment"
+	}
+	if !strings.ContainsFunc(name, func(r rune) bool { return r > 0x7e || !isAttrChar(byte(r)) }) {
+		// Most download names need no escaping in either form.
+		return kind + `; filename="` + name + `"; filename*=UTF-8''` + name
+	}
 	name = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
@@ -276,10 +284,6 @@ func contentDisposition(download bool, name string) string {
 		} else {
 			fmt.Fprintf(&ext, "%%%02X", b)
 		}
-	}
-	kind := "inline"
-	if download {
-		kind = "attachment"
 	}
 	return kind + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
 }
