@@ -34,6 +34,16 @@ if ! command -v gcc >/dev/null || [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /u
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev >/dev/null
 fi
 
+# TestREADMENginxRecipe runs the README's nginx block in a real nginx (its
+# own prefix and port; the system's nginx configuration is never touched).
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "== installing nginx-light"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  # The package starts a system nginx on port 80; the tests do not need it.
+  (systemctl stop nginx || service nginx stop || nginx -s quit) >/dev/null 2>&1 || true
+fi
+
 # The S3 tests start a real S3 server per test: versitygw, installed once
 # into $(go env GOPATH)/bin and reused by later runs on the same machine.
 if ! command -v versitygw >/dev/null && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then

@@ -48,22 +48,24 @@ func BenchmarkRender(b *testing.B) {
 		{"6000x4000.jpg", 800, 600, false, "jpg"},
 		{"1800x1200.png", 200, 200, false, "png"},
 	}
-	for _, c := range cases {
-		fit := "crop"
-		if c.contain {
-			fit = "contain"
-		}
-		b.Run(fmt.Sprintf("%s_to_%dx%d_%s", c.src, c.w, c.h, fit), func(b *testing.B) {
-			src := benchSources()[c.src]
-			j := Job{Width: c.w, Height: c.h, Contain: c.contain, Quality: 80, Format: c.format,
-				SourceExt: c.format, AutoOrient: true, MaxSourcePixels: 50_000_000}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := Render(context.Background(), src, j, io.Discard); err != nil {
-					b.Fatal(err)
-				}
+	for _, rendering := range []string{RenderFast, RenderV8} {
+		for _, c := range cases {
+			fit := "crop"
+			if c.contain {
+				fit = "contain"
 			}
-		})
+			b.Run(fmt.Sprintf("%s/%s_to_%dx%d_%s", rendering, c.src, c.w, c.h, fit), func(b *testing.B) {
+				src := benchSources()[c.src]
+				j := Job{Width: c.w, Height: c.h, Contain: c.contain, Quality: 80, Format: c.format,
+					SourceExt: c.format, AutoOrient: true, MaxSourcePixels: 50_000_000, Rendering: rendering}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := Render(context.Background(), src, j, io.Discard); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
