@@ -59,7 +59,10 @@ func areaWeights(x0, w float64, dst, limit int) axisWeights {
 // did: every output pixel is the area-weighted mean of the source pixels
 // its exact interval covers, colours weighted by GD's 7-bit opacity, then
 // truncated. It runs separably (rows, then columns) in float32.
-func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA {
+//
+// opaque says that src has no transparency (a decoded JPEG never has);
+// otherwise its pixels are checked.
+func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int, opaque bool) *image.NRGBA {
 	b := src.Bounds()
 	rgba, ok := src.(*image.RGBA)
 	if !ok {
@@ -71,7 +74,7 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 	ys := areaWeights(y0, h, dh, b.Dy())
 	rowLo := max(int(math.Floor(y0)), 0)
 	rowHi := min(int(math.Ceil(y0+h)), b.Dy())
-	if rgba.Opaque() {
+	if opaque || rgba.Opaque() {
 		return gdResampleOpaque(rgba, xs, ys, rowLo, rowHi, dw, dh)
 	}
 	// Per (source row, output column): Σ colour·opacity·weight for r, g,
@@ -151,53 +154,56 @@ func gdResample(src image.Image, x0, y0, w, h float64, dw, dh int) *image.NRGBA 
 
 // gdResampleOpaque is gdResample for a picture without transparency (every
 // JPEG): GD's opacity weights are then all equal, so each output is the
-// plain area-weighted mean, and three channels suffice.
+// plain area-weighted mean, and three channels suffice. It runs columns
+// first: each output row sums its few source rows over the box's columns in
+// one straight pass, then resamples that one row horizontally, so the work
+// per source pixel is a multiply-add per channel and the scratch is a row.
 func gdResampleOpaque(rgba *image.RGBA, xs, ys axisWeights, rowLo, rowHi, dw, dh int) *image.NRGBA {
 	const ch = 3
-	tmp := make([]float32, max(rowHi-rowLo, 0)*dw*ch)
-	for y := rowLo; y < rowHi; y++ {
-		line := rgba.Pix[y*rgba.Stride:]
-		out := tmp[(y-rowLo)*dw*ch:]
-		for i := range dw {
-			var r, g, bl float32
-			p := line[xs.first[i]*4:]
-			for k, wt := range xs.weights[i] {
-				if wt != 0 {
-					r += float32(p[k*4]) * wt
-					g += float32(p[k*4+1]) * wt
-					bl += float32(p[k*4+2]) * wt
-				}
-			}
-			out[i*ch], out[i*ch+1], out[i*ch+2] = r, g, bl
-		}
-	}
+	colLo, colHi := rgba.Bounds().Dx(), 0
 	colWeight := make([]float32, dw)
 	for i, ws := range xs.weights {
-		for _, wt := range ws {
+		for k, wt := range ws {
+			if wt != 0 {
+				colLo, colHi = min(colLo, xs.first[i]+k), max(colHi, xs.first[i]+k+1)
+			}
 			colWeight[i] += wt
 		}
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
-	acc := make([]float32, dw*ch)
+	n := max(colHi-colLo, 0)
+	acc := make([]float32, n*ch)
 	for j := range dh {
 		clear(acc)
 		var rowWeight float32
 		for k, wt := range ys.weights[j] {
 			y := ys.first[j] + k
-			if wt == 0 || y < rowLo || y >= rowHi {
+			if wt == 0 || y < rowLo || y >= rowHi || n == 0 {
 				continue
 			}
 			rowWeight += wt
-			row := tmp[(y-rowLo)*dw*ch : (y-rowLo+1)*dw*ch]
-			for i, v := range row {
-				acc[i] += v * wt
+			src := rgba.Pix[y*rgba.Stride+colLo*4 : y*rgba.Stride+colHi*4]
+			for x := range n {
+				s, a := src[x*4:x*4+3:x*4+3], acc[x*ch:x*ch+3:x*ch+3]
+				a[0] += float32(s[0]) * wt
+				a[1] += float32(s[1]) * wt
+				a[2] += float32(s[2]) * wt
 			}
 		}
 		line := dst.Pix[j*dst.Stride:]
 		for i := range dw {
+			var r, g, bl float32
+			for k, wt := range xs.weights[i] {
+				if wt != 0 {
+					a := acc[(xs.first[i]+k-colLo)*ch:]
+					r += a[0] * wt
+					g += a[1] * wt
+					bl += a[2] * wt
+				}
+			}
 			px := line[i*4 : i*4+4]
 			if total := colWeight[i] * rowWeight; total > 0 {
-				px[0], px[1], px[2] = clampTrunc(acc[i*ch]/total), clampTrunc(acc[i*ch+1]/total), clampTrunc(acc[i*ch+2]/total)
+				px[0], px[1], px[2] = clampTrunc(r/total), clampTrunc(g/total), clampTrunc(bl/total)
 			}
 			px[3] = 255
 		}

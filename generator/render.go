@@ -107,7 +107,7 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	if v8 {
 		// GD's average over the exact, possibly fractional, box.
 		resized := gdResample(img, float64(b.Min.X)+float64(box.Min.X)*sx, float64(b.Min.Y)+float64(box.Min.Y)*sy,
-			float64(box.Dx())*sx, float64(box.Dy())*sy, tw, th)
+			float64(box.Dx())*sx, float64(box.Dy())*sy, tw, th, kind == "jpeg")
 		if err := ctx.Err(); err != nil {
 			return err
 		}
