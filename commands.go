@@ -131,6 +131,11 @@ func openProjectStore(ctx context.Context, pc *ProjectConfig, project string, st
 	return hashes.NewStore(db, nil), func() { db.Close() }, 0
 }
 
+// cliActor is who the command line's rotations are recorded as in
+// directus_activity: no user (v8's default 0), no address, and a comment
+// saying where the change came from.
+var cliActor = hashes.Actor{UserAgent: "v8assets", Comment: "Private hash rotated with the v8assets command line."}
+
 func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, stderr io.Writer) int {
 	switch {
 	case f.all == (f.file != 0):
@@ -140,7 +145,7 @@ func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, std
 		fmt.Fprintln(stderr, "rotate-hash: -batch must be at least 1")
 		return 2
 	case f.file != 0:
-		rec, err := store.Rotate(ctx, f.file)
+		rec, err := store.Rotate(ctx, f.file, cliActor)
 		if err != nil {
 			fmt.Fprintf(stderr, "rotate-hash: file %d: %v\n", f.file, err)
 			return 1
@@ -148,7 +153,7 @@ func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, std
 		fmt.Fprintln(stdout, rec.PrivateHash.String)
 		return 0
 	}
-	n, err := store.RotateAll(ctx, f.from, f.batch, func(done int, last int64) {
+	n, err := store.RotateAll(ctx, f.from, f.batch, cliActor, func(done int, last int64) {
 		fmt.Fprintf(stderr, "rotated %s, up to id %d (resume with -from %d)\n", plural(done, "file"), last, last)
 	})
 	if err != nil {

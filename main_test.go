@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -216,6 +217,26 @@ func TestRotateHashCommand(t *testing.T) {
 	code, out, errOut = runCLI(t, "rotate-hash", "-config", cfg, "-project", "thumper", "-all", "-from", "5")
 	if code != 0 || out != "rotated 1 file\n" || !strings.Contains(errOut, "rotated 1 file, up to id 6") {
 		t.Errorf("one file: exit %d out %q err %q", code, out, errOut)
+	}
+	// Every rotation is in v8's activity history, for no user, saying it
+	// came from the command line: 1 + 6 + 2 + 1.
+	var acts []struct {
+		ActionBy int64          `db:"action_by"`
+		Item     string         `db:"item"`
+		Comment  sql.NullString `db:"comment"`
+		Delta    string         `db:"delta"`
+	}
+	if err := th.DB.Select(&acts, `SELECT a.action_by, a.item, a.comment, r.delta FROM directus_activity a
+		JOIN directus_revisions r ON r.activity = a.id WHERE a.action = 'update' AND a.collection = 'directus_files' ORDER BY a.id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 10 || acts[9].Item != "6" || acts[9].Delta != `{"private_hash":"`+hashOf(6)+`"}` {
+		t.Fatalf("activity rows: %+v", acts)
+	}
+	for _, a := range acts {
+		if a.ActionBy != 0 || !strings.Contains(a.Comment.String, "command line") {
+			t.Errorf("activity %+v", a)
+		}
 	}
 
 	for name, c := range map[string]struct {

@@ -1,5 +1,6 @@
 -- The Directus v8 tables v8assets reads and writes, as a fresh v8.8.1 install
--- creates them (spec §8): InnoDB, utf8 (collation utf8_general_ci), and no
+-- creates them (spec §8; directus_activity and directus_revisions as v8's
+-- install migrations 20180220023138 and 20180220023238 made them): InnoDB, utf8 (collation utf8_general_ci), and no
 -- index on private_hash or filename_download (`v8assets index` adds optional
 -- ones, spec Q30). Statements are separated by a semicolon at the end of a line.
 
@@ -106,3 +107,31 @@ INSERT INTO `directus_settings` (`id`, `key`, `value`) VALUES
   (21, 'project_name', 'My Project'),
   (22, 'app_url', ''),
   (23, 'auth_token_ttl', '20');
+
+CREATE TABLE `directus_activity` (
+  `id` int(11) unsigned NOT NULL AUTO_INCREMENT,
+  `action` varchar(45) NOT NULL,
+  `action_by` int(11) unsigned NOT NULL DEFAULT 0,
+  `action_on` datetime NOT NULL,
+  `ip` varchar(50) NOT NULL,
+  `user_agent` varchar(255) NOT NULL,
+  `collection` varchar(64) NOT NULL,
+  `item` varchar(255) NOT NULL,
+  `edited_on` datetime DEFAULT NULL,
+  `comment` text CHARACTER SET utf8mb4 DEFAULT NULL,
+  `comment_deleted_on` datetime DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+
+CREATE TABLE `directus_revisions` (
+  `id` int(11) unsigned NOT NULL AUTO_INCREMENT,
+  `activity` int(11) unsigned NOT NULL,
+  `collection` varchar(64) NOT NULL,
+  `item` varchar(255) NOT NULL,
+  `data` longtext NOT NULL,
+  `delta` longtext DEFAULT NULL,
+  `parent_collection` varchar(64) DEFAULT NULL,
+  `parent_item` varchar(255) DEFAULT NULL,
+  `parent_changed` tinyint(1) unsigned DEFAULT 0,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;

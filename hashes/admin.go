@@ -94,6 +94,8 @@ type Record struct {
 type Change struct {
 	PrivateHash      *string
 	FilenameDownload *string
+	// By is who asked, for the directus_activity row.
+	By Actor
 }
 
 var hashPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,16}$`)
@@ -126,7 +128,9 @@ func (c Change) Validate() error {
 }
 
 // Update applies c to file id in one conditional UPDATE — the hash is set
-// only if no other file answers to it — and returns the row as written. It
+// only if no other file answers to it — records it in directus_activity and
+// directus_revisions in the same transaction, as v8 did (see
+// recordActivity), and returns the row as written. It
 // returns ErrNotFound when there is no such file and ErrHashTaken when the
 // hash is in use; c must be valid (Change.Validate).
 func (s *Store) Update(ctx context.Context, id int64, c Change) (Record, error) {
@@ -190,18 +194,26 @@ func update(ctx context.Context, tx *sqlx.Tx, id int64, c Change) (Record, error
 	if affected == 0 && c.PrivateHash != nil && rec.PrivateHash.String != *c.PrivateHash {
 		return Record{}, ErrHashTaken
 	}
-	return rec, nil
+	var delta []field
+	if c.PrivateHash != nil {
+		delta = append(delta, field{"private_hash", *c.PrivateHash})
+	}
+	if c.FilenameDownload != nil {
+		delta = append(delta, field{"filename_download", *c.FilenameDownload})
+	}
+	return rec, recordActivity(ctx, tx, id, delta, c.By)
 }
 
 // Rotate gives file id a new hash from NewHash, retrying on the (vanishingly
-// rare) collision, and returns the row as written. Errors as for Update.
-func (s *Store) Rotate(ctx context.Context, id int64) (Record, error) {
+// rare) collision, records it as by's, and returns the row as written.
+// Errors as for Update.
+func (s *Store) Rotate(ctx context.Context, id int64, by Actor) (Record, error) {
 	for range 5 {
 		h, err := NewHash()
 		if err != nil {
 			return Record{}, err
 		}
-		rec, err := s.Update(ctx, id, Change{PrivateHash: &h})
+		rec, err := s.Update(ctx, id, Change{PrivateHash: &h, By: by})
 		if !errors.Is(err, ErrHashTaken) {
 			return rec, err
 		}

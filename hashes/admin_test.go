@@ -59,7 +59,7 @@ func TestSQLiteAdminOperations(t *testing.T) {
 	var before []string
 	s.DB().Select(&before, "SELECT COALESCE(private_hash, '') FROM directus_files ORDER BY id")
 	var progress []int64
-	n, err := s.RotateAll(ctx, 0, 3, func(done int, last int64) { progress = append(progress, last) })
+	n, err := s.RotateAll(ctx, 0, 3, hashes.Actor{}, func(done int, last int64) { progress = append(progress, last) })
 	if err != nil || n != len(before) {
 		t.Fatalf("RotateAll = %d, %v (want %d)", n, err, len(before))
 	}

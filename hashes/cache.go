@@ -339,8 +339,8 @@ func (c *Cache) Update(ctx context.Context, id int64, ch Change) (Record, error)
 }
 
 // Rotate is Store.Rotate, then drops the cache before returning.
-func (c *Cache) Rotate(ctx context.Context, id int64) (Record, error) {
-	rec, err := c.Store.Rotate(ctx, id)
+func (c *Cache) Rotate(ctx context.Context, id int64, by Actor) (Record, error) {
+	rec, err := c.Store.Rotate(ctx, id, by)
 	c.Invalidate("own_write")
 	return rec, err
 }

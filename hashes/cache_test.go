@@ -202,7 +202,7 @@ func TestCacheOwnWrites(t *testing.T) {
 	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour})
 	defer c.Close()
 	find(c, fixture.AvatarHash)
-	rec, err := c.Rotate(context.Background(), 1)
+	rec, err := c.Rotate(context.Background(), 1, hashes.Actor{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,14 @@ import (
 )
 
 // RotateAll gives every file with an id above afterID a new hash, in id
-// order, batch files per transaction. After each committed batch it calls
+// order, batch files per transaction, each recorded as by's (see
+// recordActivity). After each committed batch it calls
 // progress with the running count and the batch's last id, so an
 // interrupted run can resume with that id as afterID. It returns how many
 // files were rotated. Nothing of the table is held in memory beyond one
 // batch: each batch's new hashes are checked against the table in one
 // query, and the (vanishingly rare) colliding ones drawn again.
-func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progress func(done int, lastID int64)) (int, error) {
+func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, by Actor, progress func(done int, lastID int64)) (int, error) {
 	done := 0
 	for {
 		var ids []int64
@@ -34,6 +35,9 @@ func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, progres
 			for i, id := range ids {
 				if _, err := tx.ExecContext(ctx, "UPDATE directus_files SET private_hash = ? WHERE id = ?", hashes[i], id); err != nil {
 					return fmt.Errorf("update file %d: %w", id, err)
+				}
+				if err := recordActivity(ctx, tx, id, []field{{"private_hash", hashes[i]}}, by); err != nil {
+					return err
 				}
 			}
 			return nil

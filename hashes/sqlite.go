@@ -60,6 +60,7 @@ var sqliteRewrites = []struct {
 }{
 	{regexp.MustCompile(`\)\s*ENGINE=[^;]*;`), ");"},
 	{regexp.MustCompile("UNIQUE KEY `[^`]+` \\("), "UNIQUE ("},
+	{regexp.MustCompile(" CHARACTER SET \\w+"), ""},
 	// Column definitions only: an indented backquoted name, then the type.
 	{regexp.MustCompile("(?m)^(\\s+`[^`]+` )(tiny)?int\\(\\d+\\)( unsigned)?"), "${1}INTEGER"},
 	{regexp.MustCompile("(?m)^(\\s+`[^`]+` INTEGER NOT NULL) AUTO_INCREMENT"), "$1"},

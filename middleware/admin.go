@@ -52,11 +52,12 @@ type fileData struct {
 // patchFile answers PATCH /<project>/files/<id>: the subset of v8's files
 // endpoint that rotates a private_hash or renames a filename_download.
 func (s *Server) patchFile(w http.ResponseWriter, r *http.Request) {
-	s.adminWrite(w, r, func(p *Project, id int64) (hashes.Record, []string, error) {
+	s.adminWrite(w, r, func(p *Project, id int64, by hashes.Actor) (hashes.Record, []string, error) {
 		change, fields, err := parseChange(r)
 		if err != nil {
 			return hashes.Record{}, nil, err
 		}
+		change.By = by
 		rec, err := p.Files.Update(r.Context(), id, change)
 		return rec, fields, err
 	})
@@ -65,15 +66,16 @@ func (s *Server) patchFile(w http.ResponseWriter, r *http.Request) {
 // rotateHash answers POST /<project>/files/<id>/rotate-hash with a new
 // random hash (spec Q29).
 func (s *Server) rotateHash(w http.ResponseWriter, r *http.Request) {
-	s.adminWrite(w, r, func(p *Project, id int64) (hashes.Record, []string, error) {
-		rec, err := p.Files.Rotate(r.Context(), id)
+	s.adminWrite(w, r, func(p *Project, id int64, by hashes.Actor) (hashes.Record, []string, error) {
+		rec, err := p.Files.Rotate(r.Context(), id, by)
 		return rec, []string{"private_hash"}, err
 	})
 }
 
 // adminWrite authenticates an administrator, runs write on the file named
-// by the URL, logs it (never the hash itself) and answers with the row.
-func (s *Server) adminWrite(w http.ResponseWriter, r *http.Request, write func(*Project, int64) (hashes.Record, []string, error)) {
+// by the URL as that user's (for v8's activity rows), logs it (never the
+// hash itself) and answers with the row.
+func (s *Server) adminWrite(w http.ResponseWriter, r *http.Request, write func(*Project, int64, hashes.Actor) (hashes.Record, []string, error)) {
 	p := projectOf(r)
 	client := clientAddr(r, s.trustedProxies)
 	if wait := s.authFailures.blocked(client, time.Now()); wait > 0 {
@@ -96,7 +98,11 @@ func (s *Server) adminWrite(w http.ResponseWriter, r *http.Request, write func(*
 		s.writeError(w, r, hashes.ErrNotFound)
 		return
 	}
-	rec, fields, err := write(p, id)
+	by := hashes.Actor{User: user.ID, UserAgent: r.UserAgent()}
+	if client.IsValid() {
+		by.IP = hashes.ActivityIP(client.Unmap().String())
+	}
+	rec, fields, err := write(p, id, by)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

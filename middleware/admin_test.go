@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -234,5 +235,84 @@ func TestConcurrentRotations(t *testing.T) {
 		if (res.StatusCode == 200) != (*r.PrivateHash == final) {
 			t.Errorf("hash %s answers %d", *r.PrivateHash, res.StatusCode)
 		}
+	}
+}
+
+// activityRow is a directus_activity row joined with its revision.
+type activityRow struct {
+	ID        int64          `db:"id"`
+	Action    string         `db:"action"`
+	ActionBy  int64          `db:"action_by"`
+	IP        string         `db:"ip"`
+	UserAgent string         `db:"user_agent"`
+	Coll      string         `db:"collection"`
+	Item      string         `db:"item"`
+	Comment   sql.NullString `db:"comment"`
+	RevColl   string         `db:"rev_collection"`
+	RevItem   string         `db:"rev_item"`
+	Data      string         `db:"data"`
+	Delta     string         `db:"delta"`
+}
+
+func activities(t *testing.T, e *env) []activityRow {
+	t.Helper()
+	var rows []activityRow
+	if err := e.DB.Select(&rows, `SELECT a.id, a.action, a.action_by, a.ip, a.user_agent, a.collection, a.item, a.comment,
+		r.collection AS rev_collection, r.item AS rev_item, r.data, r.delta
+		FROM directus_activity a JOIN directus_revisions r ON r.activity = a.id ORDER BY a.id`); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// Admin writes leave the rows v8 left for an item update, so the v8 app's
+// activity sidebar and revision history show them: the token's user, the
+// client, the changed fields as delta and the whole row as data. A refused
+// write leaves none.
+func TestAdminWritesRecordActivity(t *testing.T) {
+	e := newEnv(t)
+	ua := "directus-sdk-js/6.3.0"
+	res, body := e.send(t, "PATCH", "/thumper/files/1", `{"filename_download":"café/1.jpg"}`, "Authorization", adminAuth, "User-Agent", ua)
+	if res.StatusCode != 422 {
+		t.Fatalf("a name with '/' was accepted: %d %s", res.StatusCode, body)
+	}
+	res, body = e.send(t, "PATCH", "/thumper/files/1", `{"filename_download":"café \"1\".jpg"}`, "Authorization", adminAuth, "User-Agent", ua)
+	wantData(t, res, body)
+	res, body = e.send(t, "POST", "/thumper/files/1/rotate-hash", "", "Authorization", adminAuth, "User-Agent", ua)
+	d := wantData(t, res, body)
+	// Taken: another file's hash. No activity for a write that did not happen.
+	res, body = e.send(t, "PATCH", "/thumper/files/1", `{"private_hash":"`+*d.PrivateHash+`"}`, "Authorization", adminAuth)
+	wantData(t, res, body)
+	var other string
+	e.DB.Get(&other, "SELECT private_hash FROM directus_files WHERE id = 2")
+	res, _ = e.send(t, "PATCH", "/thumper/files/1", `{"private_hash":"`+other+`"}`, "Authorization", adminAuth)
+	if res.StatusCode == 200 {
+		t.Fatal("a taken hash was accepted")
+	}
+
+	rows := activities(t, e)
+	if len(rows) != 3 {
+		t.Fatalf("%d activity rows, want 3 (rename, rotation, no-op hash): %+v", len(rows), rows)
+	}
+	for i, r := range rows {
+		if r.Action != "update" || r.ActionBy != 1 || r.IP != "localhost" || r.Coll != "directus_files" || r.Item != "1" ||
+			r.RevColl != "directus_files" || r.RevItem != "1" || r.Comment.Valid {
+			t.Errorf("row %d = %+v", i, r)
+		}
+		if !strings.HasPrefix(r.Data, `{"id":1,"storage":"local","private_hash":`) || !strings.Contains(r.Data, `"filename_disk":"`+fixture.AvatarDisk+`"`) {
+			t.Errorf("row %d data = %s", i, r.Data)
+		}
+	}
+	if rows[0].UserAgent != ua || rows[2].UserAgent != "Go-http-client/1.1" {
+		t.Errorf("user agents %q, %q", rows[0].UserAgent, rows[2].UserAgent)
+	}
+	if want := `{"filename_download":"caf\u00e9 \"1\".jpg"}`; rows[0].Delta != want {
+		t.Errorf("rename delta = %s, want %s", rows[0].Delta, want)
+	}
+	if !strings.Contains(rows[0].Data, `"filename_download":"caf\u00e9 \"1\".jpg"`) {
+		t.Errorf("rename data = %s", rows[0].Data)
+	}
+	if want := `{"private_hash":"` + *d.PrivateHash + `"}`; rows[1].Delta != want || !strings.Contains(rows[1].Data, `"private_hash":"`+*d.PrivateHash+`"`) {
+		t.Errorf("rotation delta = %s data = %s", rows[1].Delta, rows[1].Data)
 	}
 }

@@ -30,7 +30,7 @@ type Files interface {
 	Find(ctx context.Context, settings hashes.Settings, id string) (hashes.File, error)
 	Admin(ctx context.Context, token string) (hashes.User, error)
 	Update(ctx context.Context, id int64, c hashes.Change) (hashes.Record, error)
-	Rotate(ctx context.Context, id int64) (hashes.Record, error)
+	Rotate(ctx context.Context, id int64, by hashes.Actor) (hashes.Record, error)
 	Ping(ctx context.Context) error
 }
 
