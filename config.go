@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
@@ -303,6 +304,17 @@ func LoadConfig(path string) (*Config, error) {
 		Projects map[string]toml.Primitive `toml:"projects"`
 	}
 	raw.Server = DefaultConfig().Server
+	var doc map[string]any
+	if _, err := toml.DecodeFile(path, &doc); err == nil {
+		// Decoding into the structs stops at the first value of the wrong
+		// type; check every value first, so each problem is named under
+		// its own key.
+		problems := typeCheck(reflect.TypeFor[Config](), doc, nil)
+		if slices.ContainsFunc(problems, func(p Problem) bool { return p.Reason != unknownKey }) {
+			cerr.Problems = problems
+			return nil, cerr
+		}
+	}
 	md, err := toml.DecodeFile(path, &raw)
 	if err != nil {
 		var perr toml.ParseError
@@ -324,7 +336,7 @@ func LoadConfig(path string) (*Config, error) {
 		cfg.Projects[name] = p
 	}
 	for _, key := range md.Undecoded() {
-		cerr.Problems = append(cerr.Problems, Problem{key.String(), "unknown key"})
+		cerr.Problems = append(cerr.Problems, Problem{key.String(), unknownKey})
 	}
 	cerr.Problems = append(cerr.Problems, cfg.applyEnv()...)
 	cfg.resolvePaths(filepath.Dir(path))
@@ -333,6 +345,128 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, cerr
 	}
 	return cfg, nil
+}
+
+// typeCheck returns a problem for every value in doc (a decoded TOML table)
+// that the struct type t cannot take, and for every key it does not have,
+// each named by its full key. The projects table maps any project name to
+// a ProjectConfig.
+func typeCheck(t reflect.Type, doc map[string]any, path []string) []Problem {
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		if tag := t.Field(i).Tag.Get("toml"); tag != "" && tag != "-" {
+			fields[tag] = t.Field(i).Type
+		}
+	}
+	var problems []Problem
+	for _, key := range slices.Sorted(maps.Keys(doc)) {
+		value, keyPath := doc[key], append(slices.Clip(path), key)
+		ft, ok := fields[key]
+		switch {
+		case !ok:
+			problems = append(problems, unknownKeys(value, keyPath)...)
+		case ft.Kind() == reflect.Map:
+			projects, ok := value.(map[string]any)
+			if !ok {
+				problems = append(problems, Problem{strings.Join(keyPath, "."), "must be a table of projects"})
+				continue
+			}
+			for _, name := range slices.Sorted(maps.Keys(projects)) {
+				if p, ok := projects[name].(map[string]any); ok {
+					problems = append(problems, typeCheck(ft.Elem().Elem(), p, append(slices.Clip(keyPath), name))...)
+				} else {
+					problems = append(problems, Problem{strings.Join(keyPath, ".") + "." + name, "must be a table"})
+				}
+			}
+		case ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(textUnmarshaler):
+			if table, ok := value.(map[string]any); ok {
+				problems = append(problems, typeCheck(ft, table, keyPath)...)
+			} else {
+				problems = append(problems, Problem{strings.Join(keyPath, "."), "must be a table"})
+			}
+		default:
+			if err := checkValue(ft, value); err != nil {
+				problems = append(problems, Problem{strings.Join(keyPath, "."), err.Error()})
+			}
+		}
+	}
+	return problems
+}
+
+// unknownKey is the reason given for a key no config struct has.
+const unknownKey = "unknown key"
+
+// unknownKeys names every leaf key of a value under an unknown key, as the
+// decoder's Undecoded would.
+func unknownKeys(value any, path []string) []Problem {
+	table, ok := value.(map[string]any)
+	if !ok || len(table) == 0 {
+		return []Problem{{strings.Join(path, "."), unknownKey}}
+	}
+	var problems []Problem
+	for _, key := range slices.Sorted(maps.Keys(table)) {
+		problems = append(problems, unknownKeys(table[key], append(slices.Clip(path), key))...)
+	}
+	return problems
+}
+
+// checkValue returns why a decoded TOML value cannot be stored in a field
+// of type t, or nil.
+func checkValue(t reflect.Type, value any) error {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		s, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("must be a string, not %s", tomlKind(value))
+		}
+		return reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
+	}
+	var ok bool
+	want := ""
+	switch t.Kind() {
+	case reflect.String:
+		_, ok = value.(string)
+		want = "a string"
+	case reflect.Int, reflect.Int64:
+		_, ok = value.(int64)
+		want = "an integer"
+	case reflect.Bool:
+		_, ok = value.(bool)
+		want = "true or false"
+	case reflect.Slice:
+		list, isList := value.([]any)
+		ok = isList
+		for _, v := range list {
+			if _, isString := v.(string); !isString {
+				ok = false
+			}
+		}
+		want = "a list of strings"
+	default:
+		return nil
+	}
+	if !ok {
+		return fmt.Errorf("must be %s, not %s", want, tomlKind(value))
+	}
+	return nil
+}
+
+// tomlKind names the TOML type of a decoded value.
+func tomlKind(value any) string {
+	switch v := value.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case int64:
+		return fmt.Sprintf("the integer %d", v)
+	case float64:
+		return fmt.Sprintf("the number %v", v)
+	case bool:
+		return fmt.Sprintf("%v", v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("a %T", value)
 }
 
 // EnvName returns the environment variable that overrides a config key given

@@ -137,7 +137,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad database type":     {minimal + "type = 'postgres'\n", []string{`projects.site.database.type: must be "mysql" or "sqlite"`}},
 		"sqlite without path":   {"[projects.site.database]\ntype = 'sqlite'\n", []string{"projects.site.database.path: required"}},
 		"bad adapter":           {minimal + "[projects.site.storage]\nadapter = 'azure'\n", []string{"projects.site.storage.adapter"}},
-		"wrong value type":      {minimal + "port = 'x'\n", []string{"projects.site"}},
+		"wrong value type":      {minimal + "port = '3306'\n", []string{`projects.site.database.port: must be an integer, not the string "3306"`}},
 		"no projects":           {"[server]\nlisten = ':1'\n", []string{"projects: at least one"}},
 		"empty listen":          {"[server]\nlisten = ''\n" + minimal, []string{"server.listen: required"}},
 		"syntax error":          {"[server\n", []string{"(syntax)"}},
@@ -148,10 +148,10 @@ func TestConfigErrors(t *testing.T) {
 		"log format":            {"[server]\nlog_format = 'xml'\n" + minimal, []string{`server.log_format: must be "json" or "text"`}},
 		"log level":             {"[server]\nlog_level = 'loud'\n" + minimal, []string{"server.log_level: must be"}},
 		"shutdown timeout":      {"[server]\nshutdown_timeout = '0s'\n" + minimal, []string{"server.shutdown_timeout: must be positive"}},
-		"bad duration":          {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: line 2: not a duration (like "30s"): "soon"`}},
+		"bad duration":          {"[server]\nshutdown_timeout = 'soon'\n" + minimal, []string{`server.shutdown_timeout: not a duration (like "30s"): "soon"`}},
 		"metrics on listen":     {"[server]\nlisten = '127.0.0.1:1'\nmetrics_listen = '127.0.0.1:1'\n" + minimal, []string{"server.metrics_listen: must differ"}},
-		"bad size":              {"[server]\nmin_free_space = 'lots'\n" + minimal, []string{`server.min_free_space: line 2: not a size (like "256MiB"): "lots"`}},
-		"bad size unit":         {"[server]\nmin_free_space = '5 parsecs'\n" + minimal, []string{`server.min_free_space: line 2: not a size`}},
+		"bad size":              {"[server]\nmin_free_space = 'lots'\n" + minimal, []string{`server.min_free_space: not a size (like "256MiB"): "lots"`}},
+		"bad size unit":         {"[server]\nmin_free_space = '5 parsecs'\n" + minimal, []string{`server.min_free_space: not a size`}},
 		"auth failures":         {"[server]\nadmin_auth_failures = 0\n" + minimal, []string{"server.admin_auth_failures: must be at least 1"}},
 		"trusted proxies":       {"[server]\ntrusted_proxies = ['10.0.0.0/8', 'nginx']\n" + minimal, []string{`server.trusted_proxies: not a CIDR range or address: "nginx"`}},
 		"negative change probe": {minimal + "[projects.site]\nchange_probe = '-1s'\n", []string{"projects.site.change_probe: must not be negative"}},
@@ -180,6 +180,37 @@ func TestConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Values of the wrong type do not stop the check at the first one: every
+// problem is reported, each under its own key, and no valid key is called
+// unknown.
+func TestConfigTypeErrors(t *testing.T) {
+	path := writeConfig(t, "[server]\ngeneration_timeout = '30 seconds'\nmax_generation_memory = 'lots'\n"+
+		"[projects.site]\nchange_probe = 'fast'\nstale_if_error = 5\n[projects.site.database]\nname = 'x'\nport = '3306'\n"+
+		"query_timeout = '2 seconds'\nbogus = 1\n[projects.site.storage]\nthumb_root = 7\n[projects.site.cors]\norigin = 'x'\n")
+	_, err := LoadConfig(path)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	want := []string{`server.generation_timeout: not a duration (like "30s"): "30 seconds"`,
+		`server.max_generation_memory: not a size (like "256MiB"): "lots"`,
+		`projects.site.change_probe: not a duration (like "30s"): "fast"`,
+		`projects.site.stale_if_error: must be a string, not the integer 5`,
+		`projects.site.database.port: must be an integer, not the string "3306"`,
+		`projects.site.database.query_timeout: not a duration (like "30s"): "2 seconds"`,
+		`projects.site.database.bogus: unknown key`,
+		`projects.site.storage.thumb_root: must be a string, not the integer 7`,
+		`projects.site.cors.origin: must be a list of strings, not the string "x"`}
+	got := strings.Split(err.Error(), "\n")
+	for i, w := range want {
+		want[i] = path + ": " + w
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
