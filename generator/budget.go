@@ -176,13 +176,7 @@ func shrinkFactor(w, h, minW, minH int) int {
 // for job's box to still cover the target (v8MinScale times that in the v8
 // rendering).
 func minDecodeSize(W, H int, job Job) (int, int) {
-	box := image.Rect(0, 0, W, H)
-	tw, th := job.Width, job.Height
-	if job.Contain {
-		tw, th = ContainSize(W, H, job.Width, job.Height)
-	} else {
-		box = CropBox(W, H, job.Width, job.Height)
-	}
+	box, tw, th := placement(W, H, job)
 	if box.Dx() == 0 || box.Dy() == 0 {
 		return W, H
 	}

@@ -37,3 +37,14 @@ func ContainSize(W, H, w, h int) (int, int) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// placement returns, for a W×H picture, the part of it job's thumbnail
+// shows (the centred crop box, or the whole picture for contain) and the
+// thumbnail's size.
+func placement(W, H int, job Job) (box image.Rectangle, tw, th int) {
+	if job.Contain {
+		tw, th = ContainSize(W, H, job.Width, job.Height)
+		return image.Rect(0, 0, W, H), tw, th
+	}
+	return CropBox(W, H, job.Width, job.Height), job.Width, job.Height
+}

@@ -66,13 +66,7 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	if swapsAxes(orientation) {
 		W, H = H, W
 	}
-	box := image.Rect(0, 0, W, H)
-	tw, th := job.Width, job.Height
-	if job.Contain {
-		tw, th = ContainSize(W, H, job.Width, job.Height)
-	} else {
-		box = CropBox(W, H, job.Width, job.Height)
-	}
+	box, tw, th := placement(W, H, job)
 	if int64(tw)*int64(th) > job.MaxSourcePixels {
 		return unprocessable(fmt.Sprintf("Thumbnail is too large: %dx%d exceeds %d pixels.", tw, th, job.MaxSourcePixels), nil)
 	}
