@@ -26,7 +26,7 @@ type purgeFlags struct {
 
 // purge deletes generated variants of one project (spec §5.2 layout).
 func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stderr io.Writer) int {
-	pc, code := loadProject(path, project, stderr)
+	_, pc, code := loadProject(path, project, stderr)
 	if pc == nil {
 		return code
 	}
@@ -104,20 +104,20 @@ type rotateFlags struct {
 	batch      int
 }
 
-// loadProject loads the config and returns one project's part. On failure
-// it returns nil and the exit code.
-func loadProject(path, project string, stderr io.Writer) (*ProjectConfig, int) {
+// loadProject loads the config and returns it with one project's part. On
+// failure it returns a nil project and the exit code.
+func loadProject(path, project string, stderr io.Writer) (*Config, *ProjectConfig, int) {
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return nil, 1
+		return nil, nil, 1
 	}
 	pc, ok := cfg.Projects[project]
 	if !ok {
 		fmt.Fprintf(stderr, "%s: no project %q (have: %s)\n", path, project, strings.Join(cfg.ProjectNames(), ", "))
-		return nil, 2
+		return nil, nil, 2
 	}
-	return pc, 0
+	return cfg, pc, 0
 }
 
 // openProjectStore opens one project's database. On failure it returns a

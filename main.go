@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ commands:
   rotate-hash    give a file (-file ID) or every file (-all) a new private hash
   index          add the optional lookup indexes on directus_files
   purge          delete generated thumbnails (all, -file ID's, -dir DIR's); -dry-run lists
+  warm           generate every preset of every image (or -keys, -file ID, -since ID) ahead of visitors
   health         exit 0 when the running server's /readyz answers 200, else 1
 
 The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
@@ -87,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		listen = fs.String("listen", "", "address to listen on, overriding server.listen (e.g. 127.0.0.1:9000)")
 	}
 	var project *string
-	if cmd == "rotate-hash" || cmd == "index" || cmd == "purge" {
+	if cmd == "rotate-hash" || cmd == "index" || cmd == "purge" || cmd == "warm" {
 		project = fs.String("project", "", "project name (required)")
 	}
 	var pf purgeFlags
@@ -95,6 +97,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Int64Var(&pf.file, "file", 0, "only the variants of this file id")
 		fs.StringVar(&pf.dir, "dir", "", "only this generated directory, e.g. w200,h200,fcrop,q80")
 		fs.BoolVar(&pf.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
+	}
+	var wf warmFlags
+	if cmd == "warm" {
+		fs.StringVar(&wf.keys, "keys", "", "comma-separated presets to make (default: every system and user whitelist key)")
+		fs.BoolVar(&wf.allKeys, "all-keys", false, "every preset (the default)")
+		fs.Int64Var(&wf.file, "file", 0, "only this file id")
+		fs.Int64Var(&wf.since, "since", 0, "only files with an id above this (to resume)")
+		fs.IntVar(&wf.concurrency, "concurrency", runtime.NumCPU(), "generations at once")
+		fs.BoolVar(&wf.dryRun, "dry-run", false, "count what would be generated, write nothing")
 	}
 	var rot rotateFlags
 	if cmd == "rotate-hash" {
@@ -122,8 +133,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return health(*configPath, stdout, stderr)
 	case "purge":
 		return purge(ctx, *configPath, *project, pf, stdout, stderr)
+	case "warm":
+		return warm(ctx, *configPath, *project, wf, stdout, stderr)
 	case "rotate-hash", "index":
-		pc, code := loadProject(*configPath, *project, stderr)
+		_, pc, code := loadProject(*configPath, *project, stderr)
 		if pc == nil {
 			return code
 		}
@@ -357,17 +370,11 @@ func openProjects(ctx context.Context, cfg *Config, logger *slog.Logger, m *metr
 			files = cache
 		}
 		projects = append(projects, &middleware.Project{
-			Name:      name,
-			Files:     files,
-			Originals: originals,
-			Thumbs:    thumbs,
-			Thumbnails: middleware.Thumbnails{
-				Limits:          whitelist.Options{RequireWhitelist: pc.RequireWhitelist, MaxDimension: pc.MaxDimension},
-				AutoOrient:      pc.AutoOrient,
-				MaxSourcePixels: pc.MaxSourcePixels,
-				MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
-				Rendering:       pc.Rendering,
-			},
+			Name:       name,
+			Files:      files,
+			Originals:  originals,
+			Thumbs:     thumbs,
+			Thumbnails: thumbnailsOf(pc),
 			CORS: middleware.CORS{
 				Enabled:        pc.CORS.Enabled,
 				Origin:         pc.CORS.Origin,
@@ -468,4 +475,16 @@ func mysqlDSN(dc DatabaseConfig) string {
 	mc.ReadTimeout, mc.WriteTimeout = dc.QueryTimeout.Duration, dc.QueryTimeout.Duration
 	mc.Params = map[string]string{"charset": "utf8mb4"}
 	return mc.FormatDSN()
+}
+
+// thumbnailsOf returns a project's thumbnail settings as serve and warm use
+// them.
+func thumbnailsOf(pc *ProjectConfig) middleware.Thumbnails {
+	return middleware.Thumbnails{
+		Limits:          whitelist.Options{RequireWhitelist: pc.RequireWhitelist, MaxDimension: pc.MaxDimension},
+		AutoOrient:      pc.AutoOrient,
+		MaxSourcePixels: pc.MaxSourcePixels,
+		MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
+		Rendering:       pc.Rendering,
+	}
 }

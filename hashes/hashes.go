@@ -177,24 +177,48 @@ func Storable(id string) bool {
 	return true
 }
 
+// fileRow is the part of a directus_files row a File holds.
+type fileRow struct {
+	ID               int64          `db:"id"`
+	FilenameDisk     string         `db:"filename_disk"`
+	FilenameDownload string         `db:"filename_download"`
+	Type             sql.NullString `db:"type"`
+}
+
+const fileColumns = "SELECT id, filename_disk, filename_download, type FROM directus_files "
+
+func (r fileRow) file() File {
+	return File{ID: r.ID, FilenameDisk: r.FilenameDisk, FilenameDownload: r.FilenameDownload, Type: r.Type.String}
+}
+
 // file returns the first directus_files row matching where, or ErrNotFound.
 func (s *Store) file(ctx context.Context, where string, arg any) (File, error) {
-	var row struct {
-		ID               int64          `db:"id"`
-		FilenameDisk     string         `db:"filename_disk"`
-		FilenameDownload string         `db:"filename_download"`
-		Type             sql.NullString `db:"type"`
-	}
+	var row fileRow
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.GetContext(ctx, &row, "SELECT id, filename_disk, filename_download, type FROM directus_files "+where, arg)
+	err := s.db.GetContext(ctx, &row, fileColumns+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}
 	if err != nil {
 		return File{}, unavailable(fmt.Errorf("find file: %w", err))
 	}
-	return File{ID: row.ID, FilenameDisk: row.FilenameDisk, FilenameDownload: row.FilenameDownload, Type: row.Type.String}, nil
+	return row.file(), nil
+}
+
+// Files returns up to limit files with an id above afterID, in id order.
+func (s *Store) Files(ctx context.Context, afterID int64, limit int) ([]File, error) {
+	var rows []fileRow
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if err := s.db.SelectContext(ctx, &rows, fileColumns+"WHERE id > ? ORDER BY id LIMIT ?", afterID, limit); err != nil {
+		return nil, unavailable(fmt.Errorf("list files: %w", err))
+	}
+	files := make([]File, len(rows))
+	for i, r := range rows {
+		files[i] = r.file()
+	}
+	return files, nil
 }
 
 // Short returns the first four characters of a hash followed by "…", the

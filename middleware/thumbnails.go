@@ -24,6 +24,18 @@ type Thumbnails struct {
 	Rendering string
 }
 
+// Job returns the generation of the thumbnail spec of the original source
+// under these settings.
+func (t Thumbnails) Job(spec whitelist.Spec, source string) generator.Job {
+	return generator.Job{
+		Source: source, Path: spec.Path(),
+		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
+		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
+		AutoOrient: t.AutoOrient, MaxSourcePixels: t.MaxSourcePixels,
+		MaxSourceBytes: t.MaxSourceBytes, Rendering: t.Rendering,
+	}
+}
+
 // rulesCache keeps a project's parsed whitelist until the settings text
 // changes, so JSON is parsed (and a malformed list warned about) once per
 // edit rather than on every request.
@@ -78,13 +90,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		s.writeError(w, r, err)
 		return
 	}
-	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, generator.Job{
-		Source: file.FilenameDisk, Path: spec.Path(),
-		Width: spec.Width, Height: spec.Height, Contain: spec.Fit == whitelist.Contain,
-		Quality: spec.Quality, Format: spec.Format, SourceExt: spec.SourceExt,
-		AutoOrient: p.Thumbnails.AutoOrient, MaxSourcePixels: p.Thumbnails.MaxSourcePixels,
-		MaxSourceBytes: p.Thumbnails.MaxSourceBytes, Rendering: p.Thumbnails.Rendering,
-	})
+	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, p.Thumbnails.Job(spec, file.FilenameDisk))
 	if errors.Is(err, storage.ErrOutsideRoot) {
 		s.log.ErrorContext(ctx, "filename_disk escapes a storage root",
 			"project", p.Name, "file_id", file.ID, "filename_disk", file.FilenameDisk)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Entry is one whitelist row: {key, width, height, fit, quality}. Values
@@ -153,6 +154,21 @@ func scalarOf(v any) scalar {
 		return scalar{kind: 'b', truth: t}
 	}
 	return scalar{}
+}
+
+// Keys returns the presets a key-mode request can name (system keys, then
+// user keys when the whitelist is enabled or required), each once, in that
+// order.
+func (r Rules) Keys(require bool) []string {
+	var keys []string
+	for _, entries := range r.lists(require) {
+		for _, e := range entries {
+			if k := e.key.text(); k != "" && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
 
 // lists returns the entry lists v8 searched, in its order: system, then
