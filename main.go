@@ -50,6 +50,7 @@ commands:
   rotate-hash    give a file (-file ID) or every file (-all) a new private hash
   index          add the optional lookup indexes on directus_files
   purge          delete generated thumbnails (all, -file ID's, -dir DIR's); -dry-run lists
+  import-v8-config  print a config.toml made from v8 project configs (FILE.php ...; -o FILE writes it)
   warm           generate every preset of every image (or -keys, -file ID, -since ID) ahead of visitors
   health         exit 0 when the running server's /readyz answers 200, else 1
 
@@ -107,6 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&wf.concurrency, "concurrency", runtime.NumCPU(), "generations at once")
 		fs.BoolVar(&wf.dryRun, "dry-run", false, "count what would be generated, write nothing")
 	}
+	var imp importFlags
+	if cmd == "import-v8-config" {
+		fs.StringVar(&imp.apiRoot, "api-root", "", "v8's API root, against which relative storage roots resolve (default: the parent of each config file's directory)")
+		fs.StringVar(&imp.out, "o", "", "write config.toml here (never overwritten), or - for stdout with passwords")
+	}
 	var rot rotateFlags
 	if cmd == "rotate-hash" {
 		fs.Int64Var(&rot.file, "file", 0, "id of the file to rotate")
@@ -133,6 +139,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return health(*configPath, stdout, stderr)
 	case "purge":
 		return purge(ctx, *configPath, *project, pf, stdout, stderr)
+	case "import-v8-config":
+		return importV8Config(fs.Args(), imp, stdout, stderr)
 	case "warm":
 		return warm(ctx, *configPath, *project, wf, stdout, stderr)
 	case "rotate-hash", "index":

@@ -71,5 +71,7 @@ echo "== fuzz (brief)"
 for target in FuzzParseQuery FuzzDecodeID; do
   go test -run '^$' -fuzz "^${target}\$" -fuzztime 30000x ./middleware
 done
+go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 30000x ./v8config
+go test -run '^$' -fuzz '^FuzzIsNumeric$' -fuzztime 30000x ./whitelist
 # Each input of the router fuzzer is a real HTTP request, so fewer of them.
 go test -run '^$' -fuzz '^FuzzRouter$' -fuzztime 3000x ./middleware
