@@ -49,7 +49,12 @@ func purge(ctx context.Context, path, project string, f purgeFlags, stdout, stde
 		}
 		filter.Source = file.FilenameDisk
 	}
-	names, err := generator.Purge(ctx, thumbs, filter, f.dryRun)
+	prog := startProgress(stderr, "purge", 0)
+	names, err := generator.Purge(ctx, thumbs, filter, f.dryRun, func(removed, total int) {
+		prog.SetTotal(total)
+		prog.Add(removed-int(prog.done.Load()), 0)
+	})
+	prog.Stop()
 	verb := "deleted"
 	if f.dryRun {
 		verb = "would delete"
@@ -153,11 +158,24 @@ func rotate(ctx context.Context, store *hashes.Store, f rotateFlags, stdout, std
 		fmt.Fprintln(stdout, rec.PrivateHash.String)
 		return 0
 	}
-	n, err := store.RotateAll(ctx, f.from, f.batch, cliActor, func(done int, last int64) {
-		fmt.Fprintf(stderr, "rotated %s, up to id %d (resume with -from %d)\n", plural(done, "file"), last, last)
-	})
+	total, err := store.CountFiles(ctx, f.from)
 	if err != nil {
-		fmt.Fprintf(stderr, "rotate-hash: %v (%s rotated before the error)\n", err, plural(n, "file"))
+		fmt.Fprintf(stderr, "rotate-hash: %v\n", err)
+		return 1
+	}
+	prog := startProgress(stderr, "rotate-hash", total)
+	resume := f.from
+	n, err := store.RotateAll(ctx, f.from, f.batch, cliActor, func(done int, last int64) {
+		prog.Add(done-int(prog.done.Load()), 0)
+		prog.Note(fmt.Sprintf("resume with -from %d", last))
+		resume = last
+		if !prog.terminal {
+			fmt.Fprintf(stderr, "rotated %s, up to id %d (resume with -from %d)\n", plural(done, "file"), last, last)
+		}
+	})
+	prog.Stop()
+	if err != nil {
+		fmt.Fprintf(stderr, "rotate-hash: %v (%s rotated before the error; resume with -from %d)\n", err, plural(n, "file"), resume)
 		return 1
 	}
 	fmt.Fprintf(stdout, "rotated %s\n", plural(n, "file"))

@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
@@ -48,6 +43,7 @@ type warmTally struct {
 	order             []int64       // file ids in the order they were queued
 	next              int           // order[:next] are complete
 	resume            int64         // every file up to this id is complete
+	progress          *progress
 }
 
 // finish records one task's outcome; reason is "" for success.
@@ -55,6 +51,7 @@ func (t *warmTally) finish(task warmTask, generated bool, size int64, reason str
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.done++
+	t.progress.Add(1, boolInt(reason != ""))
 	switch {
 	case reason != "":
 		t.failed[reason]++
@@ -69,6 +66,14 @@ func (t *warmTally) finish(task warmTask, generated bool, size int64, reason str
 		t.resume = t.order[t.next]
 		t.next++
 	}
+	t.progress.Note(fmt.Sprintf("resume with -since %d", t.resume))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (t *warmTally) failures() int {
@@ -150,7 +155,7 @@ func warm(ctx context.Context, path, project string, f warmFlags, stdout, stderr
 		Workers: f.concurrency, Queue: f.concurrency, Timeout: cfg.Server.GenerationTimeout.Duration,
 		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes,
 	})
-	stopProgress := warmProgress(tally, stderr)
+	tally.progress = startProgress(stderr, "warm", tally.total)
 	tasks := make(chan warmTask)
 	var wg sync.WaitGroup
 	for range f.concurrency {
@@ -178,7 +183,7 @@ queue:
 	}
 	close(tasks)
 	wg.Wait()
-	stopProgress()
+	tally.progress.Stop()
 
 	verb := "generated"
 	if f.dryRun {
@@ -263,61 +268,6 @@ func warmOne(ctx context.Context, gen *generator.Generator, originals, thumbs st
 		return false, 0, err.Error()
 	}
 	return res.Generated, res.Info.Size, ""
-}
-
-// warmProgress shows the run's progress on w until the returned function
-// is called: a progress bar on a terminal, else one line every 10 s.
-func warmProgress(t *warmTally, w io.Writer) (stop func()) {
-	start := time.Now()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	if file, ok := w.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
-		bar := progressbar.NewOptions(t.total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("warm"),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("thumbnails"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-		wg.Go(func() {
-			tick := time.NewTicker(100 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				t.mu.Lock()
-				n, failed := t.done, t.failures()
-				t.mu.Unlock()
-				bar.Describe(fmt.Sprintf("warm (%d failed)", failed))
-				bar.Set(n)
-				select {
-				case <-done:
-					bar.Finish()
-					return
-				case <-tick.C:
-				}
-			}
-		})
-	} else {
-		wg.Go(func() {
-			tick := time.NewTicker(10 * time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-tick.C:
-				}
-				t.mu.Lock()
-				n, total, failed := t.done, t.total, t.failures()
-				t.mu.Unlock()
-				rate := float64(n) / time.Since(start).Seconds()
-				eta := "?"
-				if rate > 0 {
-					eta = time.Duration(float64(total-n) / rate * float64(time.Second)).Round(time.Second).String()
-				}
-				fmt.Fprintf(w, "warm: %d/%d, %.1f/s, ETA %s, %d failed\n", n, total, rate, eta, failed)
-			}
-		})
-	}
-	return func() {
-		close(done)
-		wg.Wait()
-	}
 }
 
 // byteCount prints n bytes in the largest binary unit that keeps it ≥ 1.

@@ -537,3 +537,20 @@ func TestBusyAndTimeout(t *testing.T) {
 		t.Errorf("timed-out generation left a file: %v", err)
 	}
 }
+
+// Purge reports its progress: the total once listed, then each removal.
+func TestPurgeProgress(t *testing.T) {
+	r := newRoots(t, nil)
+	for _, name := range []string{"w1,h1,fcrop,q1/a.jpg", "w1,h1,fcrop,q1/b.jpg", "w2,h2,fcrop,q1/a.jpg", "notavariant/a.jpg"} {
+		if _, err := r.thumbs.Create(context.Background(), name, []byte("x"), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls []string
+	names, err := Purge(context.Background(), r.thumbs, PurgeFilter{}, false, func(removed, total int) {
+		calls = append(calls, fmt.Sprintf("%d/%d", removed, total))
+	})
+	if err != nil || len(names) != 3 || strings.Join(calls, " ") != "0/3 1/3 2/3 3/3" {
+		t.Errorf("names %v err %v progress %v", names, err, calls)
+	}
+}

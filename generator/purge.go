@@ -27,8 +27,12 @@ type PurgeFilter struct {
 // Purge deletes generated variants under thumbs — files inside variant
 // directories only; anything else in the thumb root is never touched — and
 // returns their names. With dryRun it deletes nothing and returns what it
-// would delete.
-func Purge(ctx context.Context, thumbs storage.Store, f PurgeFilter, dryRun bool) ([]string, error) {
+// would delete. progress, when not nil, is told how many of how many files
+// are removed so far: once the list is known, then after each removal.
+func Purge(ctx context.Context, thumbs storage.Store, f PurgeFilter, dryRun bool, progress func(removed, total int)) ([]string, error) {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
 	if f.Dir != "" && !variantDir.MatchString(f.Dir) {
 		return nil, fmt.Errorf("%q is not a generated directory name (like w200,h200,fcrop,q80)", f.Dir)
 	}
@@ -49,12 +53,15 @@ func Purge(ctx context.Context, thumbs storage.Store, f PurgeFilter, dryRun bool
 		matched = append(matched, name)
 	}
 	if dryRun {
+		progress(len(matched), len(matched))
 		return matched, nil
 	}
+	progress(0, len(matched))
 	for i, name := range matched {
 		if err := thumbs.Remove(ctx, name); err != nil {
 			return matched[:i], err
 		}
+		progress(i+1, len(matched))
 	}
 	return matched, nil
 }

@@ -53,6 +53,15 @@ func (s *Store) RotateAll(ctx context.Context, afterID int64, batch int, by Acto
 	}
 }
 
+// CountFiles returns how many files have an id above afterID.
+func (s *Store) CountFiles(ctx context.Context, afterID int64) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM directus_files WHERE id > ?", afterID); err != nil {
+		return 0, fmt.Errorf("count files: %w", err)
+	}
+	return n, nil
+}
+
 // freshHashes returns n new hashes, distinct from each other and from every
 // hash in the table (compared as lookups compare).
 func (s *Store) freshHashes(ctx context.Context, n int) ([]string, error) {
