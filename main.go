@@ -9,6 +9,7 @@
 //	v8assets index -config PATH -project NAME
 //	v8assets purge -config PATH -project NAME [-file ID] [-dir DIR] [-dry-run]
 //	v8assets health -config PATH
+//	v8assets version
 package main
 
 import (
@@ -53,6 +54,7 @@ commands:
   import-v8-config  print a config.toml made from v8 project configs (FILE.php ...; -o FILE writes it)
   warm           generate every preset of every image (or -keys, -file ID, -since ID) ahead of visitors
   health         exit 0 when the running server's /readyz answers 200, else 1
+  version        print the version, the build time and the Go version
 
 The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
 Run "v8assets <command> -h" for a command's flags.
@@ -76,6 +78,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionString())
 		return 0
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)

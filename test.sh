@@ -51,6 +51,15 @@ if ! command -v versitygw >/dev/null && [ ! -x "$(go env GOPATH)/bin/versitygw" 
   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 
+# deploy/test-image.sh builds the Dockerfile with podman from Debian bases made
+# by mmdebstrap (no registry) and validates the compose files.
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null ||
+  ! { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; }; then
+  echo "== installing podman runc mmdebstrap docker-compose"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc mmdebstrap docker-compose >/dev/null || true
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
@@ -75,3 +84,10 @@ go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 30000x ./v8config
 go test -run '^$' -fuzz '^FuzzIsNumeric$' -fuzztime 30000x ./whitelist
 # Each input of the router fuzzer is a real HTTP request, so fewer of them.
 go test -run '^$' -fuzz '^FuzzRouter$' -fuzztime 3000x ./middleware
+
+if command -v podman >/dev/null; then
+  echo "== container image (deploy/test-image.sh)"
+  deploy/test-image.sh
+else
+  echo "== container image: skipped, podman is not available"
+fi
