@@ -20,7 +20,7 @@ ARG GOPROXY=https://proxy.golang.org,direct
 # The C libraries of the native codecs (generator/codec_cgo.go).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev \
+      gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev libavif-dev \
  && rm -rf /var/lib/apt/lists/*
 ENV PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local CGO_ENABLED=1
 WORKDIR /src
@@ -42,7 +42,7 @@ ARG GID=33
 # and CA certificates for S3 over TLS.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libturbojpeg0 libwebp7 libspng0 \
+      ca-certificates libturbojpeg0 libwebp7 libspng0 libavif15 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && if ! getent group "$GID" >/dev/null; then groupadd -g "$GID" v8assets; fi \
  && if ! getent passwd "$UID" >/dev/null; then \

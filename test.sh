@@ -28,10 +28,10 @@ fi
 
 # A C compiler (cgo, the race detector) and the C libraries of the native
 # codec path (generator/codec_cgo.go).
-if ! command -v gcc >/dev/null || [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ] || [ ! -f /usr/include/spng.h ]; then
-  echo "== installing gcc libturbojpeg0-dev libwebp-dev libspng-dev"
+if ! command -v gcc >/dev/null || [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/include/webp/encode.h ] || [ ! -f /usr/include/spng.h ] || [ ! -f /usr/include/avif/avif.h ]; then
+  echo "== installing gcc libturbojpeg0-dev libwebp-dev libspng-dev libavif-dev"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev libavif-dev >/dev/null
 fi
 
 # TestREADMENginxRecipe runs the README's nginx block in a real nginx (its

@@ -78,7 +78,7 @@ slim=(--variant=minbase --aptopt='APT::Install-Recommends "false"'
 	--dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/info/*'
 	--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias'
 	--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*')
-builder_pkgs=gcc,libc6-dev,libturbojpeg0-dev,libwebp-dev,libspng-dev
+builder_pkgs=gcc,libc6-dev,libturbojpeg0-dev,libwebp-dev,libspng-dev,libavif-dev
 goversion=$(go env GOVERSION)
 key=$(printf '%s\n' "${slim[@]}" "$builder_pkgs" "$goversion" | sha256sum | cut -c1-12)
 base=localhost/v8assets-test-base:$key

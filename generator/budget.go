@@ -143,6 +143,11 @@ func decodedBytesPerPixel(h Header) int64 {
 		return 1
 	case "webp":
 		return 3 // YCbCr 4:2:0 (1.5) with an alpha plane (1), rounded up
+	case "avif":
+		// libavif's planes (up to 4:4:4 with alpha at 16 bits: 8), the AV1
+		// decoder's frame of the same size, and the RGBA copy (4), rounded
+		// up.
+		return 20
 	case "png":
 		switch {
 		case h.ColorType == 3:

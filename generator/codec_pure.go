@@ -30,6 +30,11 @@ func encodeWebP(io.Writer, *image.NRGBA, int) error {
 	return errWebPUnsupported
 }
 
+// encodeAVIF fails: there is no AVIF encoder in the pure-Go build.
+func encodeAVIF(io.Writer, *image.NRGBA, int) error {
+	return errAVIFUnsupported
+}
+
 // streamsPNG reports whether this build decodes PNG row by row; the pure-Go
 // build decodes it whole with image/png.
 const streamsPNG = false

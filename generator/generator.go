@@ -30,6 +30,10 @@ var ErrTimeout = errors.New("thumbnail generation timed out")
 
 var errWebPUnsupported = v8err.New(v8err.Unprocessable, "Webp format is not supported.")
 
+// errAVIFUnsupported is the 422 of the pure-Go build for AVIF output, worded
+// like v8's WebP message.
+var errAVIFUnsupported = v8err.New(v8err.Unprocessable, "Avif format is not supported.")
+
 // Options bound the generator's work.
 type Options struct {
 	// Workers is how many generations run at once (default: CPU count).

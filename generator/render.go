@@ -179,8 +179,30 @@ func encode(w io.Writer, img image.Image, job Job, source *image.Paletted) error
 		return gif.Encode(w, toPaletted(img, source), &gif.Options{NumColors: 256})
 	case "webp":
 		return encodeWebP(w, toNRGBA(img), q)
+	case "avif":
+		return encodeAVIF(w, toNRGBA(img), q)
 	}
 	return unprocessable("Invalid file format.", nil)
+}
+
+// Encode writes img in format (jpg, jpeg, png, gif, webp or avif) at quality
+// q, exactly as a thumbnail of the fast rendering is written (q 0 means 90).
+// It returns v8's 422 error for any other format, and for WebP and AVIF when
+// this build cannot encode them (CanEncode).
+func Encode(w io.Writer, img image.Image, format string, q int) error {
+	return encode(w, img, Job{Format: format, Quality: q, Rendering: RenderFast}, nil)
+}
+
+// CanEncode reports whether this build writes thumbnails in format: every
+// build writes jpg, jpeg, png and gif; WebP and AVIF need the cgo build.
+func CanEncode(format string) bool {
+	switch format {
+	case "jpg", "jpeg", "png", "gif":
+		return true
+	case "webp", "avif":
+		return Native
+	}
+	return false
 }
 
 func toNRGBA(img image.Image) *image.NRGBA {

@@ -1,0 +1,237 @@
+// Command formats compares the thumbnail formats for bench/formats.sh: for
+// the demo photos and generated photo-like images, at each preset of a fresh
+// v8 install, it makes the resized pixels once (generator.Render to PNG),
+// encodes them as JPEG, WebP and AVIF with generator.Encode, and prints the
+// bytes, the median encode time and the SSIM of each output against those
+// pixels, then a summary against the targets of issue #15.
+//
+//	formats -demo DIR [-photos N] [-q 80] [-n 5]
+//	formats -demo DIR -calibrate    fit the AVIF quality map to JPEG's SSIM
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/jpeg"
+	"image/png"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "golang.org/x/image/webp"
+
+	"github.com/v8assets/v8assets/generator"
+	"github.com/v8assets/v8assets/internal/fixture"
+	"github.com/v8assets/v8assets/internal/ssim"
+)
+
+// presets are the system and user whitelist keys of a fresh v8 install
+// (schema.sql).
+var presets = []struct {
+	key     string
+	w, h    int
+	contain bool
+}{
+	{"directus-small-crop", 64, 64, false},
+	{"directus-small-contain", 64, 64, true},
+	{"directus-medium-crop", 300, 300, false},
+	{"directus-medium-contain", 300, 300, true},
+	{"directus-large-crop", 800, 600, false},
+	{"directus-large-contain", 800, 600, true},
+	{"thumbnail", 200, 200, true},
+}
+
+var formats = []string{"jpg", "webp", "avif"}
+
+type source struct {
+	name, ext string
+	data      []byte
+}
+
+// sample is one preset of one source: the resized pixels every format
+// encodes.
+type sample struct {
+	source, preset string
+	pixels         *image.NRGBA
+}
+
+func main() {
+	demo := flag.String("demo", "uploads/demo/originals", "directory of the demo originals (its .jpg files are used)")
+	photos := flag.Int("photos", 4, "generated photo-like 1800×1200 JPEGs to add")
+	q := flag.Int("q", 80, "quality")
+	n := flag.Int("n", 5, "encodes per output for the median time")
+	calibrate := flag.Bool("calibrate", false, "print, for JPEG qualities, the AVIF quality of equal mean SSIM")
+	flag.Parse()
+
+	samples := load(*demo, *photos)
+	if *calibrate {
+		runCalibrate(samples)
+		return
+	}
+	type total struct {
+		bytes    int64
+		ssimSum  float64
+		worst    float64
+		encodeMS []float64
+	}
+	totals := map[string]*total{}
+	for _, f := range formats {
+		totals[f] = &total{worst: math.Inf(1)}
+	}
+	var avif300 []float64
+	fmt.Printf("%-14s %-24s %-8s %-5s %8s %6s %7s %9s\n", "source", "preset", "size", "fmt", "bytes", "×jpeg", "ssim", "encode_ms")
+	for _, s := range samples {
+		var jpegBytes int
+		var jpegSSIM float64
+		for _, f := range formats {
+			out, ms := encode(s.pixels, f, *q, *n)
+			got := decode(out)
+			v := ssim.Of(s.pixels, got)
+			if f == "jpg" {
+				jpegBytes, jpegSSIM = len(out), v
+			}
+			t := totals[f]
+			t.bytes += int64(len(out))
+			t.ssimSum += v - jpegSSIM
+			t.worst = min(t.worst, v-jpegSSIM)
+			t.encodeMS = append(t.encodeMS, ms)
+			b := s.pixels.Bounds()
+			if f == "avif" && b.Dx() == 300 && b.Dy() == 300 {
+				avif300 = append(avif300, ms)
+			}
+			fmt.Printf("%-14s %-24s %-8s %-5s %8d %6.2f %7.4f %9.2f\n", s.source, s.preset,
+				fmt.Sprintf("%dx%d", b.Dx(), b.Dy()), f, len(out), float64(len(out))/float64(jpegBytes), v, ms)
+		}
+	}
+	fmt.Printf("\nsummary over %d thumbnails at q%d (bytes are totals; ssim is the output's minus JPEG's):\n", len(samples), *q)
+	jpegTotal := totals["jpg"].bytes
+	for _, f := range formats {
+		t := totals[f]
+		fmt.Printf("  %-5s %9d bytes  %.3f× JPEG  ssim mean %+.4f worst %+.4f  encode median %.2f ms\n",
+			f, t.bytes, float64(t.bytes)/float64(jpegTotal), t.ssimSum/float64(len(samples)), t.worst, median(t.encodeMS))
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	webp, avif := totals["webp"], totals["avif"]
+	webpRatio, avifRatio := float64(webp.bytes)/float64(jpegTotal), float64(avif.bytes)/float64(jpegTotal)
+	fmt.Printf("targets: WebP ≤ 0.75× JPEG at mean SSIM within 0.005: %.3f×, %+.4f: %s\n", webpRatio,
+		webp.ssimSum/float64(len(samples)), verdict(webpRatio <= 0.75 && webp.ssimSum/float64(len(samples)) >= -0.005))
+	fmt.Printf("         AVIF ≤ 0.60× JPEG at mean SSIM within 0.005: %.3f×, %+.4f: %s\n", avifRatio,
+		avif.ssimSum/float64(len(samples)), verdict(avifRatio <= 0.60 && avif.ssimSum/float64(len(samples)) >= -0.005))
+	fmt.Printf("         AVIF encode of a 300×300 thumbnail ≤ 100 ms median: %.2f ms: %s\n", median(avif300), verdict(median(avif300) <= 100))
+}
+
+// load makes the samples: every preset of every source, resized by the
+// generator's fast rendering.
+func load(demo string, photos int) []sample {
+	var sources []source
+	names, err := filepath.Glob(filepath.Join(demo, "*.jpg"))
+	if err != nil || len(names) == 0 {
+		log.Fatalf("no .jpg in %s", demo)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		sources = append(sources, source{strings.TrimSuffix(filepath.Base(name), ".jpg"), "jpg", b})
+	}
+	for i := range photos {
+		sources = append(sources, source{fmt.Sprintf("photo-%d", i+1), "jpg", fixture.JPEG(fixture.Photo(1800, 1200, uint64(100+i)), 90)})
+	}
+	var samples []sample
+	for _, src := range sources {
+		for _, p := range presets {
+			var buf bytes.Buffer
+			job := generator.Job{Width: p.w, Height: p.h, Contain: p.contain, Quality: 80, Format: "png",
+				SourceExt: src.ext, AutoOrient: true, MaxSourcePixels: 1 << 40, Rendering: generator.RenderFast}
+			if err := generator.Render(context.Background(), src.data, job, &buf); err != nil {
+				log.Fatalf("%s %s: %v", src.name, p.key, err)
+			}
+			img, err := png.Decode(&buf)
+			if err != nil {
+				log.Fatal(err)
+			}
+			n := image.NewNRGBA(img.Bounds())
+			draw.Draw(n, n.Bounds(), img, image.Point{}, draw.Src)
+			samples = append(samples, sample{src.name, p.key, n})
+		}
+	}
+	return samples
+}
+
+// encode returns img in format at quality q and the median milliseconds of n
+// encodes.
+func encode(img image.Image, format string, q, n int) ([]byte, float64) {
+	var out bytes.Buffer
+	var ms []float64
+	for range max(n, 1) {
+		out.Reset()
+		start := time.Now()
+		if err := generator.Encode(&out, img, format, q); err != nil {
+			log.Fatalf("%s: %v", format, err)
+		}
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	}
+	return bytes.Clone(out.Bytes()), median(ms)
+}
+
+func decode(b []byte) image.Image {
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return img
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// meanSSIM returns the mean SSIM of the samples encoded as format at q.
+func meanSSIM(samples []sample, format string, q int) float64 {
+	var sum float64
+	for _, s := range samples {
+		out, _ := encode(s.pixels, format, q, 1)
+		sum += ssim.Of(s.pixels, decode(out))
+	}
+	return sum / float64(len(samples))
+}
+
+// runCalibrate prints, for each JPEG quality, the lowest AVIF quality (under
+// the generator's current map) whose mean SSIM reaches JPEG's. Mean SSIM
+// rises with the quality, so a binary search finds it.
+func runCalibrate(samples []sample) {
+	fmt.Println("jpeg_q  jpeg_ssim  avif_q  avif_ssim")
+	for _, q := range []int{30, 40, 50, 60, 70, 80, 85, 90, 95} {
+		want := meanSSIM(samples, "jpg", q)
+		lo, hi := 1, 100
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if meanSSIM(samples, "avif", mid) >= want {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		fmt.Printf("%6d  %9.4f  %6d  %9.4f\n", q, want, lo, meanSSIM(samples, "avif", lo))
+	}
+}
