@@ -201,6 +201,9 @@ func checkConfig(path string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "# %s is valid; effective configuration:\n", path)
+	if msg := autoFormatIgnored(cfg); msg != "" {
+		fmt.Fprintf(stdout, "# warning: %s\n", msg)
+	}
 	for _, name := range cfg.ProjectNames() {
 		if pc := cfg.Projects[name]; pc.Database.Type == "mysql" {
 			checkIndex(name, pc, stdout)

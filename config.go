@@ -167,6 +167,10 @@ type ProjectConfig struct {
 	AutoOrient bool `toml:"auto_orient"`
 	// Rendering is "fast" or "v8" (thumbnails like the ones v8 wrote, Q41).
 	Rendering string `toml:"rendering"`
+	// AutoFormat lists the formats ("avif", "webp") a thumbnail without an
+	// explicit format is converted to, in order of preference, when the
+	// request's Accept header names one; empty: v8's output (the default).
+	AutoFormat []string `toml:"auto_format"`
 	// ChangeProbe is how often the database is asked whether lookups
 	// changed; "0" turns the lookup cache off (v8: two queries a request).
 	ChangeProbe Duration `toml:"change_probe"`
@@ -262,6 +266,7 @@ func DefaultProject(name string) *ProjectConfig {
 		MaxSourceBytes:     Size{200 << 20},
 		AutoOrient:         true,
 		Rendering:          "fast",
+		AutoFormat:         []string{},
 		ChangeProbe:        Duration{250 * time.Millisecond},
 		StaleIfError:       Duration{time.Minute},
 		LookupCacheEntries: 100_000,
@@ -708,6 +713,14 @@ func (c *Config) Validate() []Problem {
 		}
 		if p.Rendering != "fast" && p.Rendering != "v8" {
 			add(key+".rendering", `must be "fast" or "v8", got %q`, p.Rendering)
+		}
+		for i, f := range p.AutoFormat {
+			switch {
+			case f != "avif" && f != "webp":
+				add(key+".auto_format", `may list only "avif" and "webp", got %q`, f)
+			case slices.Contains(p.AutoFormat[:i], f):
+				add(key+".auto_format", "lists %q twice", f)
+			}
 		}
 		if p.MaxSourceBytes.Bytes < 1 {
 			add(key+".max_source_bytes", "must be at least 1")

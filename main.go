@@ -8,6 +8,7 @@
 //	v8assets rotate-hash -config PATH -project NAME (-file ID | -all [-from ID] [-batch N])
 //	v8assets index -config PATH -project NAME
 //	v8assets purge -config PATH -project NAME [-file ID] [-dir DIR] [-dry-run]
+//	v8assets warm -config PATH -project NAME [-keys K,...] [-formats avif,webp] [-file ID | -since ID]
 //	v8assets health -config PATH
 //	v8assets version
 package main
@@ -26,6 +27,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Int64Var(&wf.since, "since", 0, "only files with an id above this (to resume)")
 		fs.IntVar(&wf.concurrency, "concurrency", runtime.NumCPU(), "generations at once")
 		fs.BoolVar(&wf.dryRun, "dry-run", false, "count what would be generated, write nothing")
+		fs.StringVar(&wf.formats, "formats", "", "also make the variants auto_format serves, e.g. avif,webp")
 	}
 	var imp importFlags
 	if cmd == "import-v8-config" {
@@ -197,6 +200,9 @@ func serve(ctx context.Context, path, listen string, stderr io.Writer) int {
 	}
 	logger := newLogger(cfg.Server, stderr)
 	mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+	if msg := autoFormatIgnored(cfg); msg != "" {
+		logger.Warn(msg)
+	}
 	gen := generator.New(generator.Options{
 		Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
 		Timeout: cfg.Server.GenerationTimeout.Duration, SourceStatTTL: sourceStatTTL,
@@ -499,5 +505,33 @@ func thumbnailsOf(pc *ProjectConfig) middleware.Thumbnails {
 		MaxSourcePixels: pc.MaxSourcePixels,
 		MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
 		Rendering:       pc.Rendering,
+		AutoFormats:     encodable(pc.AutoFormat),
 	}
+}
+
+// encodable returns the formats of list this build can encode.
+func encodable(list []string) []string {
+	var out []string
+	for _, f := range list {
+		if generator.CanEncode(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// autoFormatIgnored returns, for a build that cannot encode some format a
+// project's auto_format lists, the message check-config prints and serve
+// logs once; else "".
+func autoFormatIgnored(cfg *Config) string {
+	var projects []string
+	for _, name := range cfg.ProjectNames() {
+		if pc := cfg.Projects[name]; len(encodable(pc.AutoFormat)) < len(pc.AutoFormat) {
+			projects = append(projects, name)
+		}
+	}
+	if len(projects) == 0 {
+		return ""
+	}
+	return "auto_format is ignored: this pure-Go build encodes neither AVIF nor WebP (build with cgo and libavif-dev, libwebp-dev); projects: " + strings.Join(projects, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -24,12 +25,32 @@ type warmFlags struct {
 	file, since int64
 	concurrency int
 	dryRun      bool
+	formats     string
 }
 
-// warmTask is one thumbnail to make: a file in one preset.
+// warmTask is one thumbnail to make: a file in one preset, in its normal
+// format or (format set) the variant auto_format serves.
 type warmTask struct {
-	file hashes.File
-	key  string
+	file   hashes.File
+	key    string
+	format string
+}
+
+// warmVariants returns the formats one file is made in: "" (its normal
+// output) and each of formats the server could negotiate for it — none for
+// a GIF, and none equal to the original's own format.
+func warmVariants(file hashes.File, formats []string) []string {
+	variants := []string{""}
+	ext := strings.TrimPrefix(strings.ToLower(path.Ext(file.FilenameDisk)), ".")
+	if ext == "gif" {
+		return variants
+	}
+	for _, f := range formats {
+		if f != ext {
+			variants = append(variants, f)
+		}
+	}
+	return variants
 }
 
 // warmTally is what a warm run did, for its progress and summary.
@@ -102,6 +123,22 @@ func warm(ctx context.Context, path, project string, f warmFlags, stdout, stderr
 		fmt.Fprintln(stderr, "warm: give -file or -since, not both")
 		return 2
 	}
+	var formats []string
+	if f.formats != "" {
+		for v := range strings.SplitSeq(f.formats, ",") {
+			switch v = strings.TrimSpace(v); {
+			case v != "avif" && v != "webp":
+				fmt.Fprintf(stderr, "warm: -formats may list avif and webp, got %q\n", v)
+				return 2
+			case !generator.CanEncode(v):
+				fmt.Fprintf(stderr, "warm: this pure-Go build cannot encode %s\n", v)
+				return 2
+			}
+			if !slices.Contains(formats, v) {
+				formats = append(formats, v)
+			}
+		}
+	}
 	cfg, pc, code := loadProject(path, project, stderr)
 	if pc == nil {
 		return code
@@ -146,9 +183,11 @@ func warm(ctx context.Context, path, project string, f warmFlags, stdout, stderr
 		return 1
 	}
 
-	tally := &warmTally{total: len(files) * len(keys), failed: map[string]int{}, pending: map[int64]int{}, resume: f.since}
+	tally := &warmTally{failed: map[string]int{}, pending: map[int64]int{}, resume: f.since}
 	for _, file := range files {
-		tally.pending[file.ID] = len(keys)
+		n := len(keys) * len(warmVariants(file, formats))
+		tally.total += n
+		tally.pending[file.ID] = n
 		tally.order = append(tally.order, file.ID)
 	}
 	gen := generator.New(generator.Options{
@@ -173,11 +212,13 @@ func warm(ctx context.Context, path, project string, f warmFlags, stdout, stderr
 	}
 queue:
 	for _, file := range files {
-		for _, key := range keys {
-			select {
-			case tasks <- warmTask{file, key}:
-			case <-ctx.Done():
-				break queue
+		for _, format := range warmVariants(file, formats) {
+			for _, key := range keys {
+				select {
+				case tasks <- warmTask{file, key, format}:
+				case <-ctx.Done():
+					break queue
+				}
 			}
 		}
 	}
@@ -243,6 +284,9 @@ func warmOne(ctx context.Context, gen *generator.Generator, originals, thumbs st
 	}, t.Limits)
 	if err != nil {
 		return false, 0, err.Error()
+	}
+	if task.format != "" {
+		spec.Format = task.format
 	}
 	job := t.Job(spec, task.file.FilenameDisk)
 	if dryRun {

@@ -67,7 +67,7 @@ func Purge(ctx context.Context, thumbs storage.Store, f PurgeFilter, dryRun bool
 }
 
 // outputFormats are the extensions a converted variant may carry.
-var outputFormats = []string{"jpg", "jpeg", "png", "gif", "webp"}
+var outputFormats = []string{"jpg", "jpeg", "png", "gif", "webp", "avif"}
 
 // isVariantOf reports whether a file inside a variant directory was made
 // from the original named source: the same name, or the same name with

@@ -54,7 +54,7 @@ func New(queueDepth, inFlight func() float64) *Metrics {
 		}, []string{"project", "route"}),
 		thumbnails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "v8assets_thumbnails_total", Help: "Thumbnail requests served from an existing file (hit), by generating it (generated), or by waiting for another request's generation (shared).",
-		}, []string{"project", "result"}),
+		}, []string{"project", "result", "format"}),
 		generation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "v8assets_thumbnail_generation_seconds", Help: "Time to generate one thumbnail (decode, resize, encode, write).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
@@ -147,13 +147,25 @@ func (m *Metrics) requestSeries(project, route string, status int) *requestSerie
 	return s
 }
 
-// Thumbnail records a thumbnail request by result: "hit", "shared", or
-// "generated" in d.
-func (m *Metrics) Thumbnail(project, result string, d time.Duration) {
-	m.thumbnails.WithLabelValues(project, result).Inc()
+// Thumbnail records a thumbnail request by result ("hit", "shared", or
+// "generated" in d) and output format (formatLabel).
+func (m *Metrics) Thumbnail(project, result, format string, d time.Duration) {
+	m.thumbnails.WithLabelValues(project, result, formatLabel(format)).Inc()
 	if result == "generated" {
 		m.generation.WithLabelValues(project).Observe(d.Seconds())
 	}
+}
+
+// formatLabel returns the format label of an output format: jpeg (for jpg
+// and jpeg), png, gif, webp, avif, or other for anything else.
+func formatLabel(format string) string {
+	switch format {
+	case "jpg", "jpeg":
+		return "jpeg"
+	case "png", "gif", "webp", "avif":
+		return format
+	}
+	return "other"
 }
 
 // Rejection records a generation refused or abandoned; reason is "busy" or

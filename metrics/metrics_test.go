@@ -13,8 +13,10 @@ import (
 func TestExposition(t *testing.T) {
 	m := New(func() float64 { return 3 }, func() float64 { return 2 })
 	m.Request("site", "/{project}/assets/{id:[^/]+}", 200, 1234, 15*time.Millisecond)
-	m.Thumbnail("site", "generated", 40*time.Millisecond)
-	m.Thumbnail("site", "shared", 0)
+	m.Thumbnail("site", "generated", "avif", 40*time.Millisecond)
+	m.Thumbnail("site", "shared", "jpg", 0)
+	m.Thumbnail("site", "hit", "jpeg", 0)
+	m.Thumbnail("site", "hit", "pdf", 0)
 	m.Rejection("busy")
 	m.Query("site", "find", time.Millisecond)
 	m.Error("site", "203")
@@ -29,8 +31,10 @@ func TestExposition(t *testing.T) {
 		`v8assets_requests_total{project="site",route="/{project}/assets/{id:[^/]+}",status="200"} 1`,
 		`v8assets_response_bytes_total{project="site",route="/{project}/assets/{id:[^/]+}"} 1234`,
 		`v8assets_request_duration_seconds_bucket{project="site",route="/{project}/assets/{id:[^/]+}",le="0.025"} 1`,
-		`v8assets_thumbnails_total{project="site",result="generated"} 1`,
-		`v8assets_thumbnails_total{project="site",result="shared"} 1`,
+		`v8assets_thumbnails_total{format="avif",project="site",result="generated"} 1`,
+		`v8assets_thumbnails_total{format="jpeg",project="site",result="shared"} 1`,
+		`v8assets_thumbnails_total{format="jpeg",project="site",result="hit"} 1`,
+		`v8assets_thumbnails_total{format="other",project="site",result="hit"} 1`,
 		`v8assets_thumbnail_generation_seconds_count{project="site"} 1`,
 		`v8assets_generation_rejections_total{reason="busy"} 1`,
 		`v8assets_db_query_duration_seconds_count{project="site",query="find"} 1`,

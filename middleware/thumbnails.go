@@ -22,6 +22,28 @@ type Thumbnails struct {
 	MaxSourceBytes int64
 	// Rendering is generator.RenderFast or generator.RenderV8.
 	Rendering string
+	// AutoFormats are the formats ("avif", "webp"), in order of preference,
+	// a thumbnail without an explicit format is converted to when the
+	// request accepts one (Negotiate); empty keeps v8's output.
+	AutoFormats []string
+}
+
+// Negotiate returns the format a thumbnail request should get instead of
+// spec's: the first of AutoFormats that accept names with q > 0 and this
+// build encodes. It returns "" — keep spec's format — when AutoFormats is
+// empty, the request names a format (param mode; key mode ignores format,
+// as v8 did), or the original is a GIF, whose palette and transparency the
+// conversion would not improve.
+func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept []string) string {
+	if len(t.AutoFormats) == 0 || spec.SourceExt == "gif" || (!req.Key.Present && req.Format.Value != "") {
+		return ""
+	}
+	for _, f := range t.AutoFormats {
+		if generator.CanEncode(f) && accepts(accept, "image/"+f) {
+			return f
+		}
+	}
+	return ""
 }
 
 // Job returns the generation of the thumbnail spec of the original source
@@ -79,16 +101,24 @@ func thumbnailRequest(q Query, filenameDisk string) whitelist.Request {
 // contentTypes are the thumbnail Content-Types by output format (spec Q36).
 var contentTypes = map[string]string{
 	"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
+	"avif": "image/avif",
 }
 
 // serveThumbnail answers thumbnail mode (spec §4, §5): resolve the spec,
 // generate or reuse the file, serve it. HEAD generates too (Q34).
 func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetRequest, req whitelist.Request) {
 	ctx, p, file := r.Context(), a.project, a.file
+	if len(p.Thumbnails.AutoFormats) > 0 {
+		// Every answer of the URL may depend on Accept, errors included.
+		addVary(w.Header(), "Accept")
+	}
 	spec, err := p.rules.get(a.settings, s.log, p.Name).Resolve(req, p.Thumbnails.Limits)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if f := p.Thumbnails.Negotiate(req, spec, r.Header.Values("Accept")); f != "" {
+		spec.Format = f
 	}
 	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, p.Thumbnails.Job(spec, file.FilenameDisk))
 	if errors.Is(err, storage.ErrOutsideRoot) {
@@ -107,7 +137,7 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 	case res.Shared:
 		result = "shared"
 	}
-	s.metrics.Thumbnail(p.Name, result, res.Duration)
+	s.metrics.Thumbnail(p.Name, result, spec.Format, res.Duration)
 	infoOf(r).cache = result
 	defer obj.Close()
 	h := w.Header()

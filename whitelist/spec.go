@@ -88,7 +88,7 @@ func (r Request) Wants() bool {
 
 // Extensions v8 accepted for a source or a format (spec §4.5).
 var (
-	imageExts    = []string{"jpg", "jpeg", "gif", "png", "webp"}
+	imageExts    = []string{"jpg", "jpeg", "gif", "png", "webp", "avif"}
 	nonImageExts = []string{"svg", "pdf", "psd", "tif", "tiff"}
 )
 

@@ -86,6 +86,8 @@ func TestResolve(t *testing.T) {
 		"array w":                                  {fresh, defaults, req(avatarDisk, "w", "[]", "h", "1", "f", "crop", "q", "1"), "", "w: This value should be of type numeric."},
 		"hex is not numeric":                       {open, defaults, req(avatarDisk, "w", "0x1A", "h", "1", "f", "crop", "q", "1"), "", "w: This value should be of type numeric."},
 		"case 30: bad extension":                   {fresh, defaults, req("clip.mp4", "key", "thumbnail"), "", "Invalid file extension."},
+		"AVIF original (v8 refused it)":            {fresh, defaults, req("photo.avif", "key", "thumbnail"), "w200,h200,fcontain,q80/photo.avif", ""},
+		"format=avif":                              {open, defaults, req("coll.jpg", "w", "200", "h", "200", "f", "contain", "q", "80", "format", "avif"), "w200,h200,fcontain,q80,avif/coll.jpg", ""},
 		"no extension":                             {fresh, defaults, req("README", "key", "thumbnail"), "", "Invalid file extension."},
 		"upper-case extension kept":                {fresh, defaults, req("X.JPG", "key", "thumbnail"), "w200,h200,fcontain,q80/X.JPG", ""},
 		"case 33: bad format":                      {fresh, defaults, req(avatarDisk, "w", "200", "h", "200", "f", "contain", "q", "80", "format", "bmp"), "", "Invalid file format."},
