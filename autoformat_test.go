@@ -12,6 +12,12 @@ import (
 	"github.com/v8assets/v8assets/internal/fixture"
 )
 
+// Accept headers as browsers send them for <img>.
+const (
+	acceptChromium = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+	acceptSafari   = "image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5"
+)
+
 // warm -formats makes the variants auto_format serves, at the paths serve
 // looks for, none for what cannot benefit; purge -file removes them too.
 func TestWarmFormats(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/internal/fixture"
 )
 
@@ -240,6 +241,109 @@ func TestREADMENginxRecipe(t *testing.T) {
 		res, body := do(proxied, method, "/thumper/files/1", "Origin", "https://app.example.com")
 		if res.StatusCode != http.StatusOK || string(body) != "php" || !php.got(method+" /thumper/files/1") {
 			t.Errorf("%s /thumper/files/1 through nginx: %d %q, not PHP's answer", method, res.StatusCode, body)
+		}
+	}
+}
+
+// The README's proxy_cache recipe for auto_format, taken from README.md,
+// passes `nginx -t`; run in a real nginx in front of a v8assets whose
+// project negotiates AVIF and WebP, it answers every browser with the
+// format v8assets gives that browser directly, shares one cache entry
+// between Accept headers of one class, and never hands a cached format to a
+// client that did not ask for it.
+func TestREADMENginxCacheRecipe(t *testing.T) {
+	if !generator.CanEncode("avif") {
+		t.Skip("the pure-Go build encodes neither AVIF nor WebP")
+	}
+	nginx := nginxBinary(t)
+	block := readmeBlock(t, "### Cache negotiated thumbnails in nginx", "nginx")
+
+	printed := t.TempDir()
+	asPrinted := replaceOnce(t, block, "/var/cache/nginx/v8assets", filepath.Join(printed, "cache"))
+	out, err := exec.Command(nginx, "-t", "-p", printed, "-e", filepath.Join(printed, "error.log"),
+		"-c", nginxConf(t, printed, asPrinted, true)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nginx -t on the README's block: %v\n%s", err, out)
+	}
+
+	th := fixture.NewThumper(t)
+	addr := freeAddr(t)
+	cfg := mysqlConfig(t, th, addr)
+	body, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(body, "\n[projects.thumper]\nauto_format = [\"avif\", \"webp\"]\ncache_ttl = 3600\n"...), 0o644)
+	direct := startServe(t, cfg, addr)
+
+	dir := t.TempDir()
+	front := freeAddr(t)
+	conf := replaceOnce(t, block, "/var/cache/nginx/v8assets", filepath.Join(dir, "cache"))
+	conf = replaceOnce(t, conf, "server 127.0.0.1:8080;", "server "+addr+";")
+	conf = replaceOnce(t, conf, "listen 80;", "listen "+front+";")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", nginxConf(t, dir, conf, false))
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	proxied := "http://" + front
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err := http.Get(proxied + "/thumper/assets/nope"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not come up:\n%s", errLog)
+		}
+	}
+	get := func(base, accept string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/thumper/assets/"+fixture.AvatarHash+"?key=directus-medium-crop", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(res.Body)
+		return res, b.Bytes()
+	}
+	// In order: each line's cache status follows from the ones before it.
+	for _, c := range []struct {
+		name, accept, contentType, cache string
+	}{
+		{"Chromium, first", acceptChromium, "image/avif", "MISS"},
+		{"Chromium, again", acceptChromium, "image/avif", "HIT"},
+		{"Safari after Chromium", acceptSafari, "image/webp", "MISS"},
+		{"no Accept after both", "", "image/jpeg", "MISS"},
+		{"*/*", "*/*", "image/jpeg", "HIT"},
+		{"image/*", "image/*", "image/jpeg", "HIT"},
+		{"webp;q=0", "image/webp;q=0", "image/jpeg", "HIT"},
+		{"avif;q=0 with webp", "image/avif;q=0.0, image/webp", "image/webp", "HIT"},
+		{"Firefox, another AVIF string", "image/avif,image/webp,*/*", "image/avif", "HIT"},
+		{"AVIF with parameters", "image/avif;level=1;q=0.9", "image/avif", "HIT"},
+		{"a type that only starts like AVIF", "image/avifx", "image/jpeg", "HIT"},
+		{"Safari, again", acceptSafari, "image/webp", "HIT"},
+	} {
+		want, wantBody := get(direct, c.accept)
+		got, gotBody := get(proxied, c.accept)
+		if got.StatusCode != http.StatusOK || got.Header.Get("Content-Type") != c.contentType ||
+			want.Header.Get("Content-Type") != c.contentType || !bytes.Equal(gotBody, wantBody) {
+			t.Errorf("%s: through nginx %d %s (%d bytes), direct %s (%d bytes), want %s",
+				c.name, got.StatusCode, got.Header.Get("Content-Type"), len(gotBody), want.Header.Get("Content-Type"), len(wantBody), c.contentType)
+		}
+		if s := got.Header.Get("X-Cache-Status"); s != c.cache {
+			t.Errorf("%s: X-Cache-Status %q, want %q", c.name, s, c.cache)
+		}
+		if v := got.Header.Get("Vary"); !strings.Contains(v, "Accept") {
+			t.Errorf("%s: Vary %q lost", c.name, v)
 		}
 	}
 }
