@@ -187,3 +187,31 @@ func TestAVIFSize(t *testing.T) {
 		})
 	}
 }
+
+// The estimate of an AVIF original covers what decoding it takes in Go's
+// heap (the NRGBA picture libavif fills), with JPEG output so that the
+// AVIF encoder's share does not hide it.
+func TestEstimateBoundsAVIFDecode(t *testing.T) {
+	if !Native {
+		t.Skip("AVIF needs the cgo build")
+	}
+	var src bytes.Buffer
+	if err := Encode(&src, fixture.Photo(1600, 1200, 9), "avif", 90); err != nil {
+		t.Fatal(err)
+	}
+	j := job("x.avif", "jpg", 200, 200, false, 80)
+	h, _, err := readHeader(bytes.NewReader(src.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	est := Estimate(h, int64(src.Len()), j)
+	var rerr error
+	peak := peakHeapGrowth(func() { rerr = Render(context.Background(), src.Bytes(), j, io.Discard) })
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	t.Logf("estimate %.1f MiB, peak heap growth %.1f MiB", float64(est)/(1<<20), float64(peak)/(1<<20))
+	if peak > est {
+		t.Errorf("peak heap growth %d exceeds the estimate %d", peak, est)
+	}
+}
