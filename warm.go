@@ -224,6 +224,13 @@ queue:
 	}
 	close(tasks)
 	wg.Wait()
+	// A worker interrupted while waiting returns before its generation
+	// does (generations run under the generator's own context); let those
+	// finish or abandon them, as serve does, so that the process never
+	// exits in the middle of writing a file.
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Duration)
+	gen.Shutdown(stopCtx)
+	stopCancel()
 	tally.progress.Stop()
 
 	verb := "generated"
