@@ -93,6 +93,37 @@ func nginxConf(t *testing.T, dir, serverBlock string, daemon bool) string {
 	return path
 }
 
+// startNginx runs nginx in the foreground with the server block conf, its
+// files under dir, until the test ends; it returns once probe answers, with
+// the base URL of probe.
+func startNginx(t *testing.T, nginx, dir, conf, probe string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", nginxConf(t, dir, conf, false))
+	// SIGTERM makes the master stop its workers; SIGKILL would leave them.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err := http.Get(probe); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not come up:\n%s", errLog)
+		}
+	}
+	u, _, _ := strings.Cut(strings.TrimPrefix(probe, "http://"), "/")
+	return "http://" + u
+}
+
 // phpStub stands in for v8's PHP-FPM: a FastCGI responder that records
 // the method and URI of every request it gets and answers "php".
 type phpStub struct {
@@ -154,29 +185,7 @@ func TestREADMENginxRecipe(t *testing.T) {
 	conf = replaceOnce(t, conf, "listen 80;", "listen "+front+";")
 	conf = replaceOnce(t, conf, "root /var/www/directus/public;", "root "+dir+";")
 	conf = replaceOnce(t, conf, "unix:/run/php/php7.3-fpm.sock", "unix:"+sock)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", nginxConf(t, dir, conf, false))
-	// SIGTERM makes the master stop its workers; SIGKILL would leave them.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
-	proxied := "http://" + front
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if res, err := http.Get(proxied + "/server/ping"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not come up:\n%s", errLog)
-		}
-	}
+	proxied := startNginx(t, nginx, dir, conf, "http://"+front+"/server/ping")
 
 	do := func(base, method, path string, header ...string) (*http.Response, []byte) {
 		t.Helper()
@@ -278,28 +287,7 @@ func TestREADMENginxCacheRecipe(t *testing.T) {
 	conf := replaceOnce(t, block, "/var/cache/nginx/v8assets", filepath.Join(dir, "cache"))
 	conf = replaceOnce(t, conf, "server 127.0.0.1:8080;", "server "+addr+";")
 	conf = replaceOnce(t, conf, "listen 80;", "listen "+front+";")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", nginxConf(t, dir, conf, false))
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
-	proxied := "http://" + front
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if res, err := http.Get(proxied + "/thumper/assets/nope"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not come up:\n%s", errLog)
-		}
-	}
+	proxied := startNginx(t, nginx, dir, conf, "http://"+front+"/thumper/assets/nope")
 	get := func(base, accept string) (*http.Response, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+"/thumper/assets/"+fixture.AvatarHash+"?key=directus-medium-crop", nil)
