@@ -4,7 +4,8 @@
 # Debian's packages and imported with `podman import`; the builder gets the
 # host's Go toolchain and modules from the host's module cache.
 #
-# Checks: /server/ping, a demo thumbnail, `v8assets health` and the image's
+# Checks: /server/ping, a demo thumbnail (also through `-p PORT:8080` with
+# the image's defaults, as the README runs it), `v8assets health` and the image's
 # HEALTHCHECK, the process and the thumbnails it writes into a mounted volume
 # are uid 33, SIGTERM stops it well within shutdown_timeout, no compiler, under
 # 200 MB, every linked library present and every runtime library installed is
@@ -28,7 +29,7 @@ db=v8a_image_$$
 nginx_pid=
 cleanup() {
 	set +e
-	podman rm -f -t 0 "$run-demo" "$run-mariadb" >/dev/null 2>&1
+	podman rm -f -t 0 "$run-demo" "$run-readme" "$run-mariadb" >/dev/null 2>&1
 	podman rmi -f "$tag" >/dev/null 2>&1
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
 	mariadb -e "DROP DATABASE IF EXISTS $db; DROP USER IF EXISTS '$db'@'127.0.0.1'" 2>/dev/null
@@ -177,6 +178,14 @@ code=$(podman inspect --format '{{.State.ExitCode}}' "$run-demo")
 echo "SIGTERM → stopped in ${took}s (shutdown_timeout $timeout), exit $code"
 [ "$code" = 0 ] || fail "exit code $code after SIGTERM (137 = killed)"
 [ "$took" -lt "${timeout%s}" ] || fail "stop took ${took}s"
+
+step "the README's run command: -p PORT:8080, nothing else"
+port=$(free_port)
+podman run -d -q --name "$run-readme" -p "127.0.0.1:$port:8080" --health-interval=disable "$tag" >/dev/null 2>"$work/run.log" ||
+	{ cat "$work/run.log"; fail "podman run -p"; }
+wait_for "http://127.0.0.1:$port/demo/assets/demo0photo0jpeg1?key=thumbnail" 30 ||
+	{ podman logs "$run-readme"; fail "the demo thumbnail through -p $port:8080"; }
+podman rm -f -t 10 "$run-readme" >/dev/null 2>&1
 
 step "compose files"
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
