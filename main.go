@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -505,19 +506,8 @@ func thumbnailsOf(pc *ProjectConfig) middleware.Thumbnails {
 		MaxSourcePixels: pc.MaxSourcePixels,
 		MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
 		Rendering:       pc.Rendering,
-		AutoFormats:     encodable(pc.AutoFormat),
+		AutoFormats:     pc.AutoFormat,
 	}
-}
-
-// encodable returns the formats of list this build can encode.
-func encodable(list []string) []string {
-	var out []string
-	for _, f := range list {
-		if generator.CanEncode(f) {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // autoFormatIgnored returns, for a build that cannot encode some format a
@@ -526,7 +516,7 @@ func encodable(list []string) []string {
 func autoFormatIgnored(cfg *Config) string {
 	var projects []string
 	for _, name := range cfg.ProjectNames() {
-		if pc := cfg.Projects[name]; len(encodable(pc.AutoFormat)) < len(pc.AutoFormat) {
+		if slices.ContainsFunc(cfg.Projects[name].AutoFormat, func(f string) bool { return !generator.CanEncode(f) }) {
 			projects = append(projects, name)
 		}
 	}

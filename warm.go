@@ -38,11 +38,12 @@ type warmTask struct {
 
 // warmVariants returns the formats one file is made in: "" (its normal
 // output) and each of formats the server could negotiate for it — none for
-// a GIF, and none equal to the original's own format.
+// an original that is not middleware.Negotiable, and none equal to the
+// original's own format.
 func warmVariants(file hashes.File, formats []string) []string {
 	variants := []string{""}
 	ext := strings.TrimPrefix(strings.ToLower(path.Ext(file.FilenameDisk)), ".")
-	if ext == "gif" {
+	if !middleware.Negotiable(ext) {
 		return variants
 	}
 	for _, f := range formats {

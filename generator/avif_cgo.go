@@ -4,14 +4,11 @@ package generator
 
 /*
 #cgo LDFLAGS: -lavif
-#include <stdlib.h>
-#include <string.h>
 #include <avif/avif.h>
 
-// v8a_avif_encode encodes 8-bit non-premultiplied RGBA as a still AVIF
-// (4:2:0 YUV, or 4:4:4 with high quality) with the chosen AV1 encoder. The
-// caller frees out with avifRWDataFree. has_alpha 0 leaves the alpha plane
-// out.
+// v8a_avif_encode encodes 8-bit non-premultiplied RGBA as a still 4:2:0
+// AVIF with the chosen AV1 encoder. The caller frees out with
+// avifRWDataFree. has_alpha 0 leaves the alpha plane out.
 static avifResult v8a_avif_encode(uint8_t *rgba, int w, int h, int stride, int has_alpha,
 		int quantizer, int speed, int codec, int threads, avifRWData *out) {
 	avifImage *image = avifImageCreate(w, h, 8, AVIF_PIXEL_FORMAT_YUV420);
@@ -46,24 +43,9 @@ static avifResult v8a_avif_encode(uint8_t *rgba, int w, int h, int stride, int h
 	return r;
 }
 
-// v8a_avif_info reads an AVIF's dimensions without decoding pixels.
-static avifResult v8a_avif_info(const uint8_t *data, size_t size, uint32_t *w, uint32_t *h) {
-	avifDecoder *dec = avifDecoderCreate();
-	if (!dec) return AVIF_RESULT_OUT_OF_MEMORY;
-	dec->ignoreExif = AVIF_TRUE;
-	dec->ignoreXMP = AVIF_TRUE;
-	avifResult r = avifDecoderSetIOMemory(dec, data, size);
-	if (r == AVIF_RESULT_OK) r = avifDecoderParse(dec);
-	if (r == AVIF_RESULT_OK) {
-		*w = dec->image->width;
-		*h = dec->image->height;
-	}
-	avifDecoderDestroy(dec);
-	return r;
-}
-
 // v8a_avif_decode decodes the first image of an AVIF into dst, w*h*4 bytes
-// of 8-bit non-premultiplied RGBA; w and h must be what v8a_avif_info gave.
+// of 8-bit non-premultiplied RGBA; an image of another size than w×h is
+// AVIF_RESULT_INVALID_ARGUMENT.
 static avifResult v8a_avif_decode(const uint8_t *data, size_t size, uint8_t *dst, uint32_t w, uint32_t h, int threads) {
 	avifDecoder *dec = avifDecoderCreate();
 	if (!dec) return AVIF_RESULT_OUT_OF_MEMORY;
@@ -100,7 +82,7 @@ import (
 
 // The AV1 encoder and its speed, chosen by measurement (README, "Negotiated
 // WebP and AVIF").
-var (
+const (
 	avifCodec = C.AVIF_CODEC_CHOICE_AOM
 	avifSpeed = 8
 )
@@ -133,18 +115,6 @@ func encodeAVIF(w io.Writer, img *image.NRGBA, q int) error {
 	return err
 }
 
-// avifInfo returns the dimensions libavif finds in a whole AVIF file.
-func avifInfo(b []byte) (w, h int, err error) {
-	if len(b) == 0 {
-		return 0, 0, errors.New("avif: empty")
-	}
-	var cw, ch C.uint32_t
-	if r := C.v8a_avif_info((*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b)), &cw, &ch); r != C.AVIF_RESULT_OK {
-		return 0, 0, avifError(r)
-	}
-	return int(cw), int(ch), nil
-}
-
 // decodeAVIFConfig reads the size from the boxes alone (avifSize), so that
 // a header prefix is enough.
 func decodeAVIFConfig(r io.Reader) (image.Config, error) {
@@ -159,13 +129,15 @@ func decodeAVIFConfig(r io.Reader) (image.Config, error) {
 	return image.Config{ColorModel: color.NRGBAModel, Width: w, Height: h}, nil
 }
 
-// decodeAVIF decodes an AVIF's first image to 8-bit NRGBA with libavif.
+// decodeAVIF decodes an AVIF's first image to 8-bit NRGBA with libavif,
+// at the size its boxes give (avifSize; libavif parses the file once and
+// refuses an image of another size).
 func decodeAVIF(r io.Reader) (image.Image, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	w, h, err := avifInfo(b)
+	w, h, err := avifSize(b)
 	if err != nil {
 		return nil, err
 	}

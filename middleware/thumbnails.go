@@ -28,14 +28,18 @@ type Thumbnails struct {
 	AutoFormats []string
 }
 
+// Negotiable reports whether auto_format may convert the thumbnails of an
+// original with this lower-case extension: every image but a GIF, whose
+// palette and transparency a conversion would not improve.
+func Negotiable(sourceExt string) bool { return sourceExt != "gif" }
+
 // Negotiate returns the format a thumbnail request should get instead of
 // spec's: the first of AutoFormats that accept names with q > 0 and this
 // build encodes. It returns "" — keep spec's format — when AutoFormats is
 // empty, the request names a format (param mode; key mode ignores format,
-// as v8 did), or the original is a GIF, whose palette and transparency the
-// conversion would not improve.
+// as v8 did), or the original is not Negotiable.
 func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept []string) string {
-	if len(t.AutoFormats) == 0 || spec.SourceExt == "gif" || (!req.Key.Present && req.Format.Value != "") {
+	if len(t.AutoFormats) == 0 || !Negotiable(spec.SourceExt) || (!req.Key.Present && req.Format.Value != "") {
 		return ""
 	}
 	for _, f := range t.AutoFormats {
@@ -108,7 +112,8 @@ var contentTypes = map[string]string{
 // generate or reuse the file, serve it. HEAD generates too (Q34).
 func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetRequest, req whitelist.Request) {
 	ctx, p, file := r.Context(), a.project, a.file
-	if len(p.Thumbnails.AutoFormats) > 0 {
+	negotiates := len(p.Thumbnails.AutoFormats) > 0
+	if negotiates {
 		// Every answer of the URL may depend on Accept, errors included.
 		addVary(w.Header(), "Accept")
 	}
@@ -117,8 +122,10 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 		s.writeError(w, r, err)
 		return
 	}
-	if f := p.Thumbnails.Negotiate(req, spec, r.Header.Values("Accept")); f != "" {
-		spec.Format = f
+	if negotiates {
+		if f := p.Thumbnails.Negotiate(req, spec, r.Header.Values("Accept")); f != "" {
+			spec.Format = f
+		}
 	}
 	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, p.Thumbnails.Job(spec, file.FilenameDisk))
 	if errors.Is(err, storage.ErrOutsideRoot) {
