@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/internal/fixture"
@@ -88,5 +92,40 @@ func TestAutoFormatPureBuild(t *testing.T) {
 	}
 	if cgo, _ := exec.Command(buildBinary(t), "check-config", "-config", cfg).CombinedOutput(); generator.CanEncode("avif") && strings.Contains(string(cgo), "warning: auto_format") {
 		t.Errorf("the cgo build warns too:\n%s", cgo)
+	}
+
+	// serve warns once and answers as without auto_format: JPEG, no Vary:
+	// Accept.
+	addr := freeAddr(t)
+	var logs bytes.Buffer
+	serve := exec.Command(bin, "serve", "-config", cfg, "-listen", addr)
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		serve.Process.Signal(syscall.SIGTERM)
+		serve.Wait()
+	}()
+	url := "http://" + addr + "/thumper/assets/" + fixture.AvatarHash + "?key=thumbnail"
+	var res *http.Response
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Accept", acceptChromium)
+		if res, err = http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer: %v\n%s", err, logs.String())
+		}
+	}
+	if ct, vary := res.Header.Get("Content-Type"), res.Header.Get("Vary"); res.StatusCode != http.StatusOK || ct != "image/jpeg" || strings.Contains(vary, "Accept") {
+		t.Errorf("pure build with auto_format: %d %s, Vary %q", res.StatusCode, ct, vary)
+	}
+	serve.Process.Signal(syscall.SIGTERM)
+	serve.Wait()
+	if n := strings.Count(logs.String(), "auto_format is ignored"); n != 1 {
+		t.Errorf("serve warned %d times:\n%s", n, logs.String())
 	}
 }

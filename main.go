@@ -506,7 +506,8 @@ func thumbnailsOf(pc *ProjectConfig) middleware.Thumbnails {
 		MaxSourcePixels: pc.MaxSourcePixels,
 		MaxSourceBytes:  pc.MaxSourceBytes.Bytes,
 		Rendering:       pc.Rendering,
-		AutoFormats:     pc.AutoFormat,
+		// The pure-Go build ignores auto_format (autoFormatIgnored says so).
+		AutoFormats: slices.DeleteFunc(slices.Clone(pc.AutoFormat), func(f string) bool { return !generator.CanEncode(f) }),
 	}
 }
 

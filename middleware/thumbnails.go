@@ -24,7 +24,8 @@ type Thumbnails struct {
 	Rendering string
 	// AutoFormats are the formats ("avif", "webp"), in order of preference,
 	// a thumbnail without an explicit format is converted to when the
-	// request accepts one (Negotiate); empty keeps v8's output.
+	// request accepts one (Negotiate); empty keeps v8's output. Only formats
+	// this build encodes (generator.CanEncode) belong here.
 	AutoFormats []string
 }
 
@@ -34,8 +35,7 @@ type Thumbnails struct {
 func Negotiable(sourceExt string) bool { return sourceExt != "gif" }
 
 // Negotiate returns the format a thumbnail request should get instead of
-// spec's: the first of AutoFormats that accept names with q > 0 and this
-// build encodes. It returns "" — keep spec's format — when AutoFormats is
+// spec's: the first of AutoFormats that accept names with q > 0. It returns "" — keep spec's format — when AutoFormats is
 // empty, the request names a format (param mode; key mode ignores format,
 // as v8 did), or the original is not Negotiable.
 func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept []string) string {
@@ -43,7 +43,7 @@ func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept
 		return ""
 	}
 	for _, f := range t.AutoFormats {
-		if generator.CanEncode(f) && accepts(accept, "image/"+f) {
+		if accepts(accept, "image/"+f) {
 			return f
 		}
 	}
