@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/storage"
 )
 
@@ -61,6 +62,9 @@ type ServerConfig struct {
 	// MaxGenerationMemory bounds the summed memory estimates of the
 	// generations running at once.
 	MaxGenerationMemory Size `toml:"max_generation_memory"`
+	// IsolateGenerations decodes and encodes in worker processes, each
+	// under a hard memory ceiling and killed at generation_timeout.
+	IsolateGenerations bool `toml:"isolate_generations"`
 	// TrustedProxies are CIDR ranges of proxies whose X-Forwarded-For
 	// names the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
@@ -240,6 +244,10 @@ func DefaultConfig() *Config {
 			ShutdownTimeout: Duration{30 * time.Second},
 			MinFreeSpace:    Size{256 << 20}, AdminAuthFailures: 10, TrustedProxies: []string{},
 			MaxGenerationMemory: Size{512 << 20},
+			// The C decoders are what a hostile file can drive past every
+			// estimate; the pure-Go build has only Go's, bounded by the
+			// runtime, and keeps its single process.
+			IsolateGenerations: generator.Native,
 		},
 		Projects: map[string]*ProjectConfig{},
 	}

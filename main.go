@@ -63,7 +63,15 @@ The config path defaults to $V8ASSETS_CONFIG, else ./config.toml.
 Run "v8assets <command> -h" for a command's flags.
 `
 
+// workerCommand is the hidden command a generation worker runs as
+// (generator.Isolation): the same binary, so a worker decodes exactly what
+// the server would.
+const workerCommand = "generate-worker"
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == workerCommand {
+		os.Exit(generator.ServeWorker())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -204,10 +212,15 @@ func serve(ctx context.Context, path, listen string, stderr io.Writer) int {
 	if msg := autoFormatIgnored(cfg); msg != "" {
 		logger.Warn(msg)
 	}
+	iso, err := isolation(cfg.Server)
+	if err != nil {
+		logger.Error("isolate_generations", "err", err)
+		return 1
+	}
 	gen := generator.New(generator.Options{
 		Workers: cfg.Server.MaxGenerations, Queue: cfg.Server.GenerationQueue,
 		Timeout: cfg.Server.GenerationTimeout.Duration, SourceStatTTL: sourceStatTTL,
-		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes,
+		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes, Isolation: iso,
 	})
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit above the generation budget makes the collector work
@@ -294,6 +307,19 @@ func serve(ctx context.Context, path, listen string, stderr io.Writer) int {
 	}
 	logger.Info("stopped")
 	return code
+}
+
+// isolation returns how generations run under sc: in worker processes of
+// this executable when isolate_generations is on, else nil (in-process).
+func isolation(sc ServerConfig) (*generator.Isolation, error) {
+	if !sc.IsolateGenerations {
+		return nil, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this executable for the generation workers: %w", err)
+	}
+	return &generator.Isolation{Command: []string{exe, workerCommand}}, nil
 }
 
 // memoryHeadroom is what GOMEMLIMIT allows beyond max_generation_memory:

@@ -16,10 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/internal/fixture"
 )
 
 func TestMain(m *testing.M) {
+	// serve run in-process starts its generation workers from this test
+	// binary.
+	if len(os.Args) == 2 && os.Args[1] == workerCommand {
+		os.Exit(generator.ServeWorker())
+	}
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))

@@ -191,9 +191,14 @@ func warm(ctx context.Context, path, project string, f warmFlags, stdout, stderr
 		tally.pending[file.ID] = n
 		tally.order = append(tally.order, file.ID)
 	}
+	iso, err := isolation(cfg.Server)
+	if err != nil {
+		fmt.Fprintln(stderr, "warm:", err)
+		return 1
+	}
 	gen := generator.New(generator.Options{
 		Workers: f.concurrency, Queue: f.concurrency, Timeout: cfg.Server.GenerationTimeout.Duration,
-		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes,
+		MemoryBudget: cfg.Server.MaxGenerationMemory.Bytes, Isolation: iso,
 	})
 	tally.progress = startProgress(stderr, "warm", tally.total)
 	tasks := make(chan warmTask)

@@ -48,7 +48,7 @@ func readHeader(r io.Reader) (Header, []byte, error) {
 		}
 		// Only a header cut short by the prefix is worth a longer read.
 		if eof || i == len(prefixSizes)-1 || !errors.Is(herr, io.ErrUnexpectedEOF) {
-			return Header{}, buf, unprocessable("Unable to init from given binary data.", herr)
+			return Header{}, buf, unprocessable(msgUndecodable, herr)
 		}
 	}
 	panic("unreachable")

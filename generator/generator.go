@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/v8assets/v8assets/storage"
@@ -51,6 +50,9 @@ type Options struct {
 	// are remembered for the "replaced since" check (spec Q12), so that a
 	// hit costs no stat of the original; 0 stats it on every request.
 	SourceStatTTL time.Duration
+	// Isolation, when set, runs every decode and encode in worker
+	// processes under hard limits; nil runs them in this process.
+	Isolation *Isolation
 }
 
 // Job is one thumbnail to produce.
@@ -80,6 +82,9 @@ type Job struct {
 	// Rendering is RenderFast ("" means it too) or RenderV8. It never
 	// changes the output's path.
 	Rendering string
+	// Tenant names who the generation is for (the project): admission is
+	// fair between tenants, and between formats within one.
+	Tenant string
 }
 
 // Result describes the generated (or reused) file.
@@ -96,18 +101,17 @@ type Result struct {
 
 // Generator produces thumbnails. It is safe for concurrent use.
 type Generator struct {
-	slots   chan struct{}
-	waiting atomic.Int64
-	running atomic.Int64
-	active  atomic.Int64
-	queue   int64
-	timeout time.Duration
-	group   singleflight.Group
-	base    context.Context
-	abandon context.CancelFunc
-	sources statCache
-	budget  int64
-	mem     *semaphore.Weighted
+	sched    *scheduler
+	running  atomic.Int64
+	timeout  time.Duration
+	group    singleflight.Group
+	base     context.Context
+	abandon  context.CancelFunc
+	sources  statCache
+	failures failureCache
+	budget   int64
+	// workers runs renders in worker processes; nil renders in-process.
+	workers *pool
 }
 
 // New returns a Generator with opts, defaults filled in.
@@ -124,29 +128,33 @@ func New(opts Options) *Generator {
 		opts.Timeout = 30 * time.Second
 	}
 	base, abandon := context.WithCancel(context.Background())
-	g := &Generator{slots: make(chan struct{}, opts.Workers), queue: int64(opts.Queue), timeout: opts.Timeout,
+	g := &Generator{sched: newScheduler(opts.Workers, opts.Queue, opts.MemoryBudget), timeout: opts.Timeout,
 		base: base, abandon: abandon, sources: statCache{ttl: opts.SourceStatTTL}, budget: opts.MemoryBudget}
-	if opts.MemoryBudget > 0 {
-		g.mem = semaphore.NewWeighted(opts.MemoryBudget)
+	if opts.Isolation != nil {
+		g.workers = newPool(*opts.Isolation)
 	}
 	return g
 }
 
 // Waiting returns how many generations are waiting for a slot.
-func (g *Generator) Waiting() int64 { return g.waiting.Load() }
+func (g *Generator) Waiting() int64 { return int64(g.sched.waiting()) }
 
 // Running returns how many generations are running or waiting.
 func (g *Generator) Running() int64 { return g.running.Load() }
 
 // InFlight returns how many generations are running now: admitted, holding
 // a slot and their memory.
-func (g *Generator) InFlight() int64 { return g.active.Load() }
+func (g *Generator) InFlight() int64 { return int64(g.sched.admitted()) }
 
 // Shutdown lets running generations finish until ctx is done, then abandons
 // the rest at their next step (nothing is written for them) and waits for
-// them to return. Generations asked for afterwards fail. It returns ctx's
-// error when generations had to be abandoned.
+// them to return. Generations asked for afterwards fail, and worker
+// processes end. It returns ctx's error when generations had to be
+// abandoned.
 func (g *Generator) Shutdown(ctx context.Context) error {
+	if g.workers != nil {
+		defer g.workers.shutdown()
+	}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for g.running.Load() > 0 {
@@ -286,7 +294,13 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 		return Result{}, unprocessable(fmt.Sprintf("Image is too large: generating it takes about %d MiB, more than max_generation_memory (%d MiB).",
 			est>>20, g.budget>>20), nil)
 	}
-	release, err := g.admit(ctx, est)
+	// An original that failed a moment ago fails again: a hostile file
+	// costs one generation, not one per request.
+	fkey := failureKey{originals, job.Source, orig.Size, orig.ModTime}
+	if err := g.failures.get(fkey); err != nil {
+		return Result{}, err
+	}
+	release, err := g.sched.admit(ctx, share{job.Tenant, job.Format}, est)
 	if err != nil {
 		return Result{}, err
 	}
@@ -310,14 +324,22 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 		return Result{Info: info}, nil
 	}
 	var out bytes.Buffer
-	err = Render(ctx, buf.Bytes(), job, &out)
+	if g.workers != nil {
+		err = g.workers.render(ctx, buf.Bytes(), job, est, &out)
+	} else {
+		err = Render(ctx, buf.Bytes(), job, &out)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
+		g.failures.put(fkey, ErrTimeout)
 		return Result{}, ErrTimeout
 	case err != nil:
+		if aboutOriginal(err) {
+			g.failures.put(fkey, err)
+		}
 		return Result{}, err
 	}
 	// A stale or empty file is replaced; a new one is created only if no
@@ -327,57 +349,4 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 		return Result{}, fmt.Errorf("write thumbnail: %w", err)
 	}
 	return Result{Info: info, Generated: true, Duration: time.Since(start)}, nil
-}
-
-// admit takes est bytes of the memory budget, then a generation slot,
-// waiting in the bounded queue for either, and returns the function that
-// gives both back. Memory comes first so that a generation waiting for it
-// holds no slot.
-func (g *Generator) admit(ctx context.Context, est int64) (func(), error) {
-	if g.mem != nil && !g.mem.TryAcquire(est) {
-		if g.waiting.Add(1) > g.queue {
-			g.waiting.Add(-1)
-			return nil, ErrBusy
-		}
-		err := g.mem.Acquire(ctx, est)
-		g.waiting.Add(-1)
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := g.acquire(ctx); err != nil {
-		if g.mem != nil {
-			g.mem.Release(est)
-		}
-		return nil, err
-	}
-	g.active.Add(1)
-	return func() {
-		g.active.Add(-1)
-		<-g.slots
-		if g.mem != nil {
-			g.mem.Release(est)
-		}
-	}, nil
-}
-
-// acquire takes a generation slot, waiting in the bounded queue if all are
-// busy.
-func (g *Generator) acquire(ctx context.Context) error {
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	if g.waiting.Add(1) > g.queue {
-		g.waiting.Add(-1)
-		return ErrBusy
-	}
-	defer g.waiting.Add(-1)
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

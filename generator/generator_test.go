@@ -511,7 +511,10 @@ func TestConcurrentIdenticalRequests(t *testing.T) {
 func TestBusyAndTimeout(t *testing.T) {
 	r := newRoots(t, map[string][]byte{"a.jpg": fixture.JPEG(fixture.Photo(400, 300, 2), 90)})
 	g := New(Options{Workers: 1, Queue: 1})
-	g.slots <- struct{}{} // the only slot is taken
+	release, err := g.sched.admit(context.Background(), share{}, 0) // the only slot is taken
+	if err != nil {
+		t.Fatal(err)
+	}
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, job("a.jpg", "jpg", 10, 10, false, 80))
@@ -523,7 +526,7 @@ func TestBusyAndTimeout(t *testing.T) {
 	if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, job("a.jpg", "jpg", 20, 20, false, 80)); !errors.Is(err, ErrBusy) {
 		t.Fatalf("queue full: err = %v, want ErrBusy", err)
 	}
-	<-g.slots // free the slot: the queued generation runs
+	release() // free the slot: the queued generation runs
 	if err := <-waiting; err != nil {
 		t.Fatalf("queued generation: %v", err)
 	}

@@ -49,7 +49,7 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	}
 	hdr, err := parseHeader(src)
 	if err != nil {
-		return unprocessable("Unable to init from given binary data.", err)
+		return unprocessable(msgUndecodable, err)
 	}
 	kind := hdr.Format
 	if err := checkPixels(hdr.Width, hdr.Height, job); err != nil {
@@ -88,7 +88,7 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 		img, _, err = image.Decode(bytes.NewReader(src))
 	}
 	if err != nil {
-		return unprocessable("Unable to init from given binary data.", err)
+		return unprocessable(msgUndecodable, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

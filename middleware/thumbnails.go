@@ -127,7 +127,9 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 			spec.Format = f
 		}
 	}
-	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, p.Thumbnails.Job(spec, file.FilenameDisk))
+	job := p.Thumbnails.Job(spec, file.FilenameDisk)
+	job.Tenant = p.Name
+	obj, res, err := s.gen.Open(ctx, p.Originals, p.Thumbs, job)
 	if errors.Is(err, storage.ErrOutsideRoot) {
 		s.log.ErrorContext(ctx, "filename_disk escapes a storage root",
 			"project", p.Name, "file_id", file.ID, "filename_disk", file.FilenameDisk)
