@@ -13,9 +13,10 @@ type share struct{ tenant, format string }
 // scheduler admits generations: at most slots at once, their memory
 // estimates summing to at most budget (0: no bound), at most queue waiting.
 // Whenever room frees, the waiter that goes first is the one whose tenant
-// has the fewest generations running, then whose format within that tenant
-// has the fewest, then the oldest: one project flooding the generator takes
-// every idle slot, but never the next one another project waits for.
+// has the fewest generations running, then was served least recently,
+// then the same two for its format within the tenant, then the oldest: one
+// project flooding the generator takes every idle slot, but never the next
+// one another project waits for.
 type scheduler struct {
 	mu      sync.Mutex
 	slots   int
@@ -25,7 +26,12 @@ type scheduler struct {
 	active  int
 	running map[share]int
 	tenants map[string]int
-	waiters []*waiter
+	// served counts admissions; lastShare and lastTenant hold its value at
+	// each one's latest (one entry per project and format ever seen).
+	served     int64
+	lastShare  map[share]int64
+	lastTenant map[string]int64
+	waiters    []*waiter
 }
 
 type waiter struct {
@@ -36,7 +42,8 @@ type waiter struct {
 }
 
 func newScheduler(slots, queue int, budget int64) *scheduler {
-	return &scheduler{slots: slots, queue: queue, budget: budget, running: map[share]int{}, tenants: map[string]int{}}
+	return &scheduler{slots: slots, queue: queue, budget: budget, running: map[share]int{}, tenants: map[string]int{},
+		lastShare: map[share]int64{}, lastTenant: map[string]int64{}}
 }
 
 // admit waits for a slot and est bytes of the budget and returns the
@@ -146,6 +153,8 @@ func (s *scheduler) dispatch() {
 		s.used += w.est
 		s.running[w.share]++
 		s.tenants[w.share.tenant]++
+		s.served++
+		s.lastShare[w.share], s.lastTenant[w.share.tenant] = s.served, s.served
 		close(w.admitted)
 	}
 }
@@ -156,5 +165,11 @@ func (s *scheduler) before(a, b *waiter) bool {
 	if ta, tb := s.tenants[a.share.tenant], s.tenants[b.share.tenant]; ta != tb {
 		return ta < tb
 	}
-	return s.running[a.share] < s.running[b.share]
+	if la, lb := s.lastTenant[a.share.tenant], s.lastTenant[b.share.tenant]; la != lb {
+		return la < lb
+	}
+	if ra, rb := s.running[a.share], s.running[b.share]; ra != rb {
+		return ra < rb
+	}
+	return s.lastShare[a.share] < s.lastShare[b.share]
 }
