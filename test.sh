@@ -34,6 +34,13 @@ if ! command -v gcc >/dev/null || [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /u
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libturbojpeg0-dev libwebp-dev libspng-dev libavif-dev >/dev/null
 fi
 
+# TestHostileOriginals recodes a JPEG with arithmetic coding (jpegtran).
+if ! command -v jpegtran >/dev/null; then
+  echo "== installing libjpeg-turbo-progs"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg-turbo-progs >/dev/null
+fi
+
 # TestREADMENginxRecipe runs the README's nginx block in a real nginx (its
 # own prefix and port; the system's nginx configuration is never touched).
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then

@@ -52,6 +52,11 @@ static avifResult v8a_avif_decode(const uint8_t *data, size_t size, uint8_t *dst
 	dec->ignoreExif = AVIF_TRUE;
 	dec->ignoreXMP = AVIF_TRUE;
 	dec->maxThreads = threads;
+	// The AV1 frame may not be larger than the boxes say (dav1d checks the
+	// frame against imageSizeLimit before allocating it): a small ispe over
+	// a huge frame would otherwise pass every check made from the header.
+	dec->imageSizeLimit = w * h;
+	dec->imageDimensionLimit = w > h ? w : h;
 	avifResult r = avifDecoderSetIOMemory(dec, data, size);
 	if (r == AVIF_RESULT_OK) r = avifDecoderParse(dec);
 	if (r == AVIF_RESULT_OK && (dec->image->width != w || dec->image->height != h)) r = AVIF_RESULT_INVALID_ARGUMENT;

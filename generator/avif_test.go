@@ -200,7 +200,7 @@ func TestEstimateBoundsAVIFDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := job("x.avif", "jpg", 200, 200, false, 80)
-	h, _, err := readHeader(bytes.NewReader(src.Bytes()))
+	h, _, err := readHeader(bytes.NewReader(src.Bytes()), int64(src.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}

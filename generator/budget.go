@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"io"
 	"math"
 )
@@ -21,25 +20,34 @@ type Header struct {
 	// 6 RGBA) and whether the image is Adam7-interlaced.
 	ColorType  int
 	Interlaced bool
-	// cmyk: a CMYK or YCCK JPEG, which image/jpeg decodes at full size.
-	cmyk bool
+	// coefficients is, for a progressive JPEG, how many DCT coefficients
+	// the decoder holds for the whole picture until its last scan,
+	// whatever the scale it decodes at.
+	coefficients int64
 }
 
 // Prefix sizes: most headers fit in the first read; a JPEG whose frame
-// header follows large EXIF or ICC segments gets more, up to the last.
-var prefixSizes = []int{64 << 10, 1 << 20, 8 << 20}
+// header follows large EXIF or ICC segments gets more, up to the last (GD
+// read the whole file, so any such JPEG v8 thumbnailed must be read as far
+// as max_source_bytes allows).
+var prefixSizes = []int{64 << 10, 1 << 20, 8 << 20, 64 << 20, 1 << 30}
 
-// readHeader reads as few bytes of r as it takes to learn its Header and
-// returns them too. A file that is no image of a known kind is refused as
-// v8 refused it, after at most the last prefix size.
-func readHeader(r io.Reader) (Header, []byte, error) {
+// readHeader reads as few bytes of r, an original of size bytes, as it
+// takes to learn its Header and returns them too, in a buffer with room
+// for the rest of the file (reading it then needs no second copy). A file
+// that is no image of a known kind is refused as v8 refused it, after at
+// most the last prefix size.
+func readHeader(r io.Reader, size int64) (Header, []byte, error) {
 	var buf []byte
-	for i, size := range prefixSizes {
-		chunk := make([]byte, size-len(buf))
-		n, err := io.ReadFull(r, chunk)
-		buf = append(buf, chunk[:n]...)
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !eof {
+	for i, prefix := range prefixSizes {
+		// Never more than the file, plus bytes.Buffer's read margin.
+		want := int(min(int64(prefix), max(size, int64(len(buf)))))
+		next := make([]byte, len(buf), int64(want)+bytes.MinRead)
+		copy(next, buf)
+		n, err := io.ReadFull(r, next[len(buf):want])
+		buf = next[:len(buf)+n]
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || int64(len(buf)) >= size
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return Header{}, buf, fmt.Errorf("read original: %w", err)
 		}
 		h, herr := parseHeader(buf)
@@ -56,11 +64,22 @@ func readHeader(r io.Reader) (Header, []byte, error) {
 
 // parseHeader returns the Header of an image whose first bytes are b.
 func parseHeader(b []byte) (Header, error) {
+	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xD8 {
+		f, err := parseJPEGFrame(b)
+		if err != nil {
+			return Header{}, err
+		}
+		h := Header{Format: "jpeg", Width: f.width, Height: f.height, BitDepth: 8}
+		if f.progressive {
+			h.coefficients = f.samples
+		}
+		return h, nil
+	}
 	cfg, kind, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return Header{}, err
 	}
-	h := Header{Format: kind, Width: cfg.Width, Height: cfg.Height, BitDepth: 8, cmyk: cfg.ColorModel == color.CMYKModel}
+	h := Header{Format: kind, Width: cfg.Width, Height: cfg.Height, BitDepth: 8}
 	if kind == "png" && len(b) >= 29 {
 		// IHDR: width, height, bit depth, colour type, compression,
 		// filter, interlace, right after the 8-byte signature and the
@@ -218,16 +237,15 @@ func jpegDenominator(h Header, job Job) int {
 
 // jpegDecodeBytes bounds a JPEG decode: the RGBA picture at the DCT scale
 // (native build); pure Go decodes at full size, as YCbCr or CMYK (4 bytes a
-// pixel at most). CMYK files go through image/jpeg in the native build too,
-// and are bounded the same way.
+// pixel at most). A progressive file adds its whole-picture coefficients:
+// 2 bytes each in libjpeg-turbo, a 4-byte int in image/jpeg.
 func jpegDecodeBytes(h Header, job Job) int64 {
 	W, H := int64(h.Width), int64(h.Height)
 	if !Native {
-		return W * H * 4
+		return W*H*4 + h.coefficients*4
 	}
 	d := int64(jpegDenominator(h, job))
-	scaled := ((W + d - 1) / d) * ((H + d - 1) / d) * 4
-	return max(scaled, W*H*4*boolInt(h.cmyk))
+	return ((W+d-1)/d)*((H+d-1)/d)*4 + h.coefficients*2
 }
 
 func boolInt(b bool) int64 {

@@ -130,7 +130,7 @@ func TestEstimateBoundsHeap(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			j := job("x."+c.ext, c.ext, c.w, c.h, c.contin, 80)
-			h, _, err := readHeader(bytes.NewReader(c.src))
+			h, _, err := readHeader(bytes.NewReader(c.src), int64(len(c.src)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +214,7 @@ func TestMemoryBudget(t *testing.T) {
 	src := fixture.JPEG(fixture.Photo(800, 600, 5), 90)
 	r := newRoots(t, map[string][]byte{"a.jpg": src})
 	j := job("a.jpg", "jpg", 100, 100, false, 80)
-	h, _, _ := readHeader(bytes.NewReader(src))
+	h, _, _ := readHeader(bytes.NewReader(src), int64(len(src)))
 	est := Estimate(h, int64(len(src)), j)
 
 	g := New(Options{MemoryBudget: est})
@@ -274,7 +274,7 @@ func TestInFlightAndShared(t *testing.T) {
 	src := fixture.JPEG(fixture.Photo(800, 600, 5), 90)
 	r := newRoots(t, map[string][]byte{"a.jpg": src})
 	j := job("a.jpg", "jpg", 100, 100, false, 80)
-	h, _, _ := readHeader(bytes.NewReader(src))
+	h, _, _ := readHeader(bytes.NewReader(src), int64(len(src)))
 	est := Estimate(h, int64(len(src)), j)
 	g := New(Options{MemoryBudget: est})
 	release, err := g.sched.admit(context.Background(), share{}, est)

@@ -11,11 +11,9 @@ package generator
 import "C"
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"unsafe"
 )
@@ -27,8 +25,8 @@ const Native = true
 // decodeJPEG decodes a JPEG at the largest reduction among 1/2, 1/4 and 1/8
 // whose result is still at least minW×minH, using libjpeg-turbo's DCT-domain
 // scaling: a 6000×4000 photo wanted at 200×200 is decoded at 750×500 and
-// never exists at full size in memory, warnings or not. CMYK JPEGs go
-// through image/jpeg.
+// never exists at full size in memory, warnings or not. CMYK and YCCK
+// JPEGs are scaled the same way and converted to RGB.
 // With accurate the IDCT and chroma upsampling are libjpeg's exact ones.
 func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 	if len(b) == 0 {
@@ -44,9 +42,7 @@ func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 	if C.tjDecompressHeader3(h, src, C.ulong(len(b)), &w0, &h0, &subsamp, &colorspace) != 0 {
 		return nil, fmt.Errorf("jpeg header: %s", C.GoString(C.tjGetErrorStr2(h)))
 	}
-	if colorspace == C.TJCS_CMYK || colorspace == C.TJCS_YCCK {
-		return jpeg.Decode(bytes.NewReader(b))
-	}
+	cmyk := colorspace == C.TJCS_CMYK || colorspace == C.TJCS_YCCK
 	W, H := int(w0), int(h0)
 	denom := 1
 	for _, d := range []int{8, 4, 2} {
@@ -63,8 +59,16 @@ func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 	if accurate {
 		flags = 0
 	}
+	// A progressive file of thousands of empty scans costs a full pass
+	// over the picture each: past libjpeg-turbo's limit (500) it is an
+	// error, not a minute of CPU.
+	flags |= C.TJFLAG_LIMITSCANS
+	format := C.int(C.TJPF_RGBA)
+	if cmyk {
+		format = C.TJPF_CMYK
+	}
 	rc := C.tjDecompress2(h, src, C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
-		C.int(sw), C.int(img.Stride), C.int(sh), C.TJPF_RGBA, flags)
+		C.int(sw), C.int(img.Stride), C.int(sh), format, flags)
 	if rc != 0 {
 		if C.tjGetErrorCode(h) == C.TJERR_FATAL {
 			return nil, fmt.Errorf("jpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
@@ -80,7 +84,23 @@ func decodeJPEG(b []byte, minW, minH int, accurate bool) (image.Image, error) {
 			return nil, errors.New("jpeg: premature end of data")
 		}
 	}
+	if cmyk {
+		cmykToRGBA(img.Pix)
+	}
 	return img, nil
+}
+
+// cmykToRGBA turns libjpeg's CMYK samples, stored inverted as Adobe
+// writes them (255: no ink), into opaque RGBA in place, with the formula
+// of image/jpeg and color.CMYKToRGB.
+func cmykToRGBA(pix []byte) {
+	for i := 0; i+3 < len(pix); i += 4 {
+		k := uint32(pix[i+3]) * 0x101
+		for c := range 3 {
+			pix[i+c] = uint8(uint32(pix[i+c]) * 0x101 * k / 0xffff >> 8)
+		}
+		pix[i+3] = 0xff
+	}
 }
 
 // encodeJPEG writes img as a baseline 4:2:0 JPEG at quality q, with

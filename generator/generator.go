@@ -282,7 +282,7 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 	if job.MaxSourceBytes > 0 && orig.Size > job.MaxSourceBytes {
 		return Result{}, unprocessable(fmt.Sprintf("Image is too large: %d bytes exceeds %d.", orig.Size, job.MaxSourceBytes), nil)
 	}
-	hdr, prefix, err := readHeader(f)
+	hdr, prefix, err := readHeader(f, orig.Size)
 	if err != nil {
 		return Result{}, err
 	}
@@ -309,14 +309,17 @@ func (g *Generator) generate(ctx context.Context, originals, thumbs storage.Stor
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 
-	buf := bytes.NewBuffer(make([]byte, 0, max(orig.Size, int64(len(prefix)))+bytes.MinRead))
-	buf.Write(prefix)
+	buf := bytes.NewBuffer(prefix)
+	buf.Grow(int(max(orig.Size-int64(len(prefix)), 0)) + bytes.MinRead)
 	if _, err := buf.ReadFrom(f); err != nil {
 		return Result{}, fmt.Errorf("read original: %w", err)
 	}
 	// Another request, or another instance, may have finished this file
 	// while we waited.
 	info, fresh, present, err := existing(ctx, thumbs, job.Path, orig)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Result{}, ErrTimeout
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,6 +8,47 @@ package generator
 #include <string.h>
 #include <spng.h>
 
+// v8_png_view is the PNG in memory as libspng reads it: every ancillary
+// chunk but tRNS (the only one that changes the pixels of an RGBA8
+// decode) is left out, so text and profile chunks — a few MB that inflate
+// to gigabytes, or hundreds of thousands of them — cost nothing, as
+// libpng's limits made GD skip them.
+struct v8_png_view {
+	const uint8_t *buf;
+	size_t len, pos, left;
+};
+
+static int v8_png_read(spng_ctx *ctx, void *user, void *dest, size_t length) {
+	struct v8_png_view *v = user;
+	uint8_t *out = dest;
+	while (length > 0) {
+		if (v->left == 0) {
+			if (v->pos == 0) {
+				v->left = 8; // the signature
+			} else {
+				if (v->len - v->pos < 12) return SPNG_IO_EOF;
+				const uint8_t *c = v->buf + v->pos;
+				size_t n = ((size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3]) + 12;
+				int ancillary = c[4] & 0x20;
+				if (ancillary && memcmp(c + 4, "tRNS", 4) != 0) {
+					if (n > v->len - v->pos) return SPNG_IO_EOF;
+					v->pos += n;
+					continue;
+				}
+				v->left = n;
+			}
+		}
+		size_t k = length < v->left ? length : v->left;
+		if (k > v->len - v->pos) return SPNG_IO_EOF;
+		memcpy(out, v->buf + v->pos, k);
+		out += k;
+		length -= k;
+		v->pos += k;
+		v->left -= k;
+	}
+	return 0;
+}
+
 // v8_png_shrink decodes a PNG row by row to 8-bit RGBA and box-averages
 // each f×f block (in premultiplied alpha) into out, an RGBA image of
 // ceil(w/f)×ceil(h/f): only one decoded row (row) and one row of sums
@@ -17,8 +58,12 @@ static int v8_png_shrink(const void *buf, size_t len, uint32_t f, uint8_t *out, 
                          uint32_t w, uint32_t h) {
 	spng_ctx *ctx = spng_ctx_new(0);
 	if (ctx == NULL) return SPNG_EMEM;
-	int rc = spng_set_png_buffer(ctx, buf, len);
+	struct v8_png_view view = {buf, len, 0, 0};
+	int rc = spng_set_png_stream(ctx, v8_png_read, &view);
 	if (rc == 0) rc = spng_set_image_limits(ctx, w, h);
+	// What ancillary chunks still reach libspng (tRNS) stays small: 16 MiB
+	// a chunk, 64 MiB in all.
+	if (rc == 0) rc = spng_set_chunk_limits(ctx, 16u << 20, 64u << 20);
 	struct spng_ihdr ihdr;
 	if (rc == 0) rc = spng_get_ihdr(ctx, &ihdr);
 	if (rc == 0 && (ihdr.width != w || ihdr.height != h)) rc = SPNG_EWIDTH;

@@ -58,6 +58,9 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	if job.Quality < 0 || job.Quality > 100 {
 		return unprocessable("Quality must range from 0 to 100.", nil)
 	}
+	if kind == "jpeg" && jpegScans(src) > maxJPEGScans {
+		return unprocessable(msgUndecodable, fmt.Errorf("jpeg: more than %d scans", maxJPEGScans))
+	}
 	orientation := 1
 	if job.AutoOrient && kind == "jpeg" {
 		orientation = jpegOrientation(src)

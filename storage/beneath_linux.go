@@ -19,7 +19,10 @@ var errNoOpenBeneath = errors.New("openat2 unavailable")
 // escaping symbolic link — that leaves dir, in a single system call.
 func openBeneath(dir *os.File, name string) (*os.File, error) {
 	how := unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY,
+		// O_NONBLOCK: opening a FIFO (or a device) must not wait for a
+		// writer; Open then refuses it as no regular file. Reads of a
+		// regular file ignore the flag.
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
 	var fd int

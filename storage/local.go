@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Local is a storage root on the local filesystem.
@@ -23,6 +24,8 @@ type Local struct {
 	// the directory at dir is no longer the one it holds (deleted and
 	// recreated); the old one is closed by its cleanup once unused.
 	root atomic.Pointer[rootDir]
+	// stuck counts opens past their deadline that have not returned.
+	stuck atomic.Int64
 }
 
 // rootDir is an open root directory: as an os.Root for every operation,
@@ -55,9 +58,59 @@ func (r *rootDir) Close() {
 func (r *rootDir) open(name string) (*os.File, error) {
 	f, err := openBeneath(r.dir, name)
 	if errors.Is(err, errNoOpenBeneath) {
-		return r.Root.Open(name)
+		return r.Root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	}
 	return f, err
+}
+
+// openTimeout bounds one open of a local file: a hung network mount
+// blocks open(2) in the kernel, where no signal reaches it. Tests shorten
+// it.
+var openTimeout = 10 * time.Second
+
+// openInRoot is the open that openWithin bounds; tests replace it with one
+// that hangs.
+var openInRoot = (*rootDir).open
+
+// maxStuckOpens bounds the opens of one root still blocked in the kernel
+// after their deadline, each holding an OS thread: past it every open fails
+// at once until some return.
+const maxStuckOpens = 64
+
+// openWithin opens name like open, but gives up at openTimeout or when ctx
+// ends, answering ErrUnavailable; an open that returns later is closed.
+func (l *Local) openWithin(ctx context.Context, root *rootDir, name string) (*os.File, error) {
+	if l.stuck.Load() >= maxStuckOpens {
+		return nil, fmt.Errorf("%w: %d opens under %s have not returned", ErrUnavailable, maxStuckOpens, l.dir)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		f, err := openInRoot(root, name)
+		done <- opened{f, err}
+	}()
+	timer := time.NewTimer(openTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	l.stuck.Add(1)
+	go func() {
+		if r := <-done; r.f != nil {
+			r.f.Close()
+		}
+		l.stuck.Add(-1)
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: opening %q took more than %v", ErrUnavailable, name, openTimeout)
 }
 
 // handle returns the open root directory.
@@ -138,9 +191,10 @@ func (l *Local) String() string { return l.dir }
 
 // Open opens the regular file name under the root for reading. It returns
 // ErrOutsideRoot for a name that would leave the root (symbolic links are
-// followed only while they stay inside it), and ErrNotExist when there is no
-// such regular file.
-func (l *Local) Open(_ context.Context, name string) (Object, Info, error) {
+// followed only while they stay inside it), ErrNotExist when there is no
+// such regular file (a FIFO or a device is none, and opening one never
+// waits), and ErrUnavailable when the open has not returned within 10 s.
+func (l *Local) Open(ctx context.Context, name string) (Object, Info, error) {
 	if err := CheckName(name); err != nil {
 		return nil, Info{}, err
 	}
@@ -148,9 +202,9 @@ func (l *Local) Open(_ context.Context, name string) (Object, Info, error) {
 	if err != nil {
 		return nil, Info{}, classify(name, err)
 	}
-	f, err := root.open(name)
+	f, err := l.openWithin(ctx, root, name)
 	if errors.Is(err, fs.ErrNotExist) && l.renew(false) {
-		f, err = l.root.Load().open(name)
+		f, err = l.openWithin(ctx, l.root.Load(), name)
 	}
 	if err != nil {
 		return nil, Info{}, classify(name, err)

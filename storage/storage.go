@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/v8assets/v8assets/v8err"
 )
 
 // ErrNotExist is returned when no regular file has the name.
@@ -22,6 +24,10 @@ var ErrNotExist = errors.New("file does not exist")
 // ErrOutsideRoot is returned when a name is absolute, climbs out with "..",
 // or resolves outside the root through a symbolic link.
 var ErrOutsideRoot = errors.New("path is outside the storage root")
+
+// ErrUnavailable is returned when the storage does not answer in time (a
+// hung network mount); it is v8err's Unavailable, a 503 with Retry-After.
+var ErrUnavailable = v8err.New(v8err.Unavailable, "Storage unavailable")
 
 // Info describes a stored file.
 type Info struct {
