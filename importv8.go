@@ -127,10 +127,12 @@ var v8Keys = map[string]func(*tomlEmitter, v8config.Value){
 }
 
 func (e *tomlEmitter) project1(root v8config.Value) {
-	fmt.Fprintf(e.w, "\n# %s\n[projects.%s]\n", e.file, e.project)
+	fmt.Fprint(e.w, "\n")
+	e.comment("%s", e.file)
+	fmt.Fprintf(e.w, "[projects.%s]\n", e.project)
 	for _, it := range root.Items {
 		if _, ok := v8Keys[it.Key.Str]; !ok && it.Key.Kind == v8config.String {
-			fmt.Fprintf(e.w, "# skipped %s: v8assets does not use it\n", it.Key.Str)
+			e.comment("skipped %s: v8assets does not use it", it.Key.Str)
 		}
 	}
 	for _, it := range root.Items {
@@ -148,8 +150,25 @@ func (e *tomlEmitter) project1(root v8config.Value) {
 
 func (e *tomlEmitter) reviewf(v v8config.Value, key, format string, args ...any) {
 	e.review = true
-	fmt.Fprintf(e.w, "# REVIEW %s:%d: %s %s; set it here or with %s\n", e.file, v.Line, key, fmt.Sprintf(format, args...),
+	e.comment("REVIEW %s:%d: %s %s; set it here or with %s", e.file, v.Line, key, fmt.Sprintf(format, args...),
 		EnvName(append([]string{"projects", e.project}, strings.Split(key, ".")...)...))
+}
+
+// comment writes one comment line. What it quotes from v8's files (keys,
+// expressions, paths) may hold newlines, which would end the comment and
+// turn the rest into TOML: control characters are written escaped.
+func (e *tomlEmitter) comment(format string, args ...any) {
+	var b strings.Builder
+	b.WriteString("# ")
+	for _, r := range fmt.Sprintf(format, args...) {
+		if r < 0x20 && r != '\t' || r == 0x7f || r == '\u2028' || r == '\u2029' || r == 0x85 {
+			fmt.Fprintf(&b, `\u%04X`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\n')
+	io.WriteString(e.w, b.String())
 }
 
 // table writes a table header and then each known key of v in v's order.
@@ -163,7 +182,7 @@ func (e *tomlEmitter) table(name string, v v8config.Value, keys map[string]func(
 		emit, ok := keys[it.Key.Str]
 		switch {
 		case !ok:
-			fmt.Fprintf(e.w, "# skipped %s: v8assets does not use it\n", key)
+			e.comment("skipped %s: v8assets does not use it", key)
 		case it.Value.Kind == v8config.Expr:
 			e.reviewf(it.Value, key, "is `%s`, not a literal", it.Value.Str)
 		default:

@@ -163,3 +163,37 @@ return [
 		}
 	}
 }
+
+// A crafted v8 config cannot smuggle TOML through what the importer
+// quotes in comments: a newline in a key or an expression stays inside its
+// comment, and the output configures nothing the file did not say.
+func TestImportV8EscapesComments(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "site.php")
+	inject := `\n[server]\nlisten = \"0.0.0.0:8080\"\ntrusted_proxies = [\"0.0.0.0/0\"]\n[projects.etc.storage]\nroot = \"/etc\"\n`
+	os.WriteFile(path, []byte(`<?php
+return [
+    "skipped`+inject+`" => 1,
+    'database' => ["x`+inject+`" => 2, 'host' => 'db'],
+    'storage' => ['root' => "a" . "`+inject+`"],
+];`), 0o644)
+	code, stdout, stderr := runCLI(t, "import-v8-config", "-o", "-", path)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (the expression needs review): %s", code, stderr)
+	}
+	var doc struct {
+		Server   map[string]any
+		Projects map[string]any
+	}
+	if _, err := toml.Decode(stdout, &doc); err != nil {
+		t.Fatalf("not TOML: %v\n%s", err, stdout)
+	}
+	if len(doc.Server) != 0 || len(doc.Projects) != 1 || doc.Projects["site"] == nil {
+		t.Errorf("the output configures server %v and projects %v:\n%s", doc.Server, doc.Projects, stdout)
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Contains(line, "0.0.0.0") && !strings.HasPrefix(line, "#") {
+			t.Errorf("injected line outside a comment: %q", line)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"time"
 	"unicode/utf16"
 
@@ -64,7 +65,7 @@ func recordActivity(ctx context.Context, tx *sqlx.Tx, id int64, delta []field, b
 	item := strconv.FormatInt(id, 10)
 	res, err := tx.ExecContext(ctx, `INSERT INTO directus_activity (action, action_by, action_on, ip, user_agent, collection, item, comment)
 		VALUES ('update', ?, ?, ?, ?, 'directus_files', ?, ?)`,
-		by.User, time.Now().UTC().Format(time.DateTime), by.IP, truncateRunes(by.UserAgent, 255), item, comment)
+		by.User, time.Now().UTC().Format(time.DateTime), columnText(by.IP, 50), columnText(by.UserAgent, 255), item, comment)
 	if err != nil {
 		return fmt.Errorf("record activity of file %d: %w", id, err)
 	}
@@ -177,13 +178,22 @@ func phpString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-// truncateRunes returns s cut to at most n characters.
-func truncateRunes(s string, n int) string {
-	for i := range s {
+// columnText returns what of a client's string s a utf8 (MySQL's 3-byte
+// utf8mb3) varchar(n) column of v8's takes: invalid bytes and characters
+// beyond the Basic Multilingual Plane (emoji) become U+FFFD, and it is cut
+// to n characters. Strict mode would refuse the insert otherwise, and
+// with it the admin's rotation.
+func columnText(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
 		if n == 0 {
-			return s[:i]
+			break
 		}
+		if r > 0xFFFF {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r) // an invalid byte ranges as RuneError
 		n--
 	}
-	return s
+	return b.String()
 }

@@ -316,3 +316,23 @@ func TestAdminWritesRecordActivity(t *testing.T) {
 		t.Errorf("rotation delta = %s data = %s", rows[1].Delta, rows[1].Data)
 	}
 }
+
+// A client's User-Agent never makes an admin write fail: an emoji, a
+// Latin-1 byte or 300 characters are stored as v8's utf8 varchar(255)
+// holds them (strict mode refused the whole insert, and the rotation).
+func TestAdminActivityUserAgents(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("é", 300)
+	for _, c := range []struct{ ua, stored string }{
+		{"sdk 🚀 1.0", "sdk \uFFFD 1.0"},
+		{"latin-1 caf\xe9", "latin-1 caf\uFFFD"},
+		{long, long[:255*2]},
+	} {
+		res, body := e.send(t, "POST", "/thumper/files/1/rotate-hash", "", "Authorization", adminAuth, "User-Agent", c.ua)
+		wantData(t, res, body)
+		rows := activities(t, e)
+		if got := rows[len(rows)-1].UserAgent; got != c.stored {
+			t.Errorf("User-Agent %q stored as %q, want %q", c.ua, got, c.stored)
+		}
+	}
+}
