@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 )
