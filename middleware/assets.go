@@ -94,11 +94,18 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a assetReques
 	}
 	h.Set("Etag", etag(info))
 	if rng := r.Header.Get("Range"); rng != "" {
-		if !strings.HasPrefix(rng, "bytes=") {
+		switch {
+		case !strings.HasPrefix(rng, "bytes="):
 			// A range unit other than bytes must be ignored (RFC 9110
 			// §14.2); ServeContent would answer it 416.
 			r.Header.Del("Range")
-		} else {
+		case strings.Count(rng, ",") >= maxRanges:
+			// Thousands of parts cost a second of CPU and megabytes of
+			// multipart for a few bytes of request; like nginx past
+			// max_ranges, the whole file is sent instead (a server may
+			// ignore Range, RFC 9110 §14.2).
+			r.Header.Del("Range")
+		default:
 			r.Header.Set("Range", withoutEmptySuffixes(rng, info.Size))
 		}
 	}
@@ -198,6 +205,11 @@ func (w smallBody) ReadFrom(src io.Reader) (int64, error) {
 
 // Unwrap gives http.ResponseController the underlying writer.
 func (w smallBody) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// maxRanges is the most parts a Range header may ask for; more get the
+// whole file with 200. Real clients ask for one (media players, download
+// managers) or a few (PDF viewers).
+const maxRanges = 16
 
 // withoutEmptySuffixes drops the suffix ranges of length zero ("-0") from a
 // Range header: http.ServeContent would answer them with a 206 and an invalid

@@ -357,6 +357,18 @@ func TestRangeAndConditional(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 	})
+	t.Run("a few parts are multipart", func(t *testing.T) {
+		res, _ := e.do(t, "GET", path, "Range", "bytes=0-0"+strings.Repeat(",2-2", 15))
+		if res.StatusCode != 206 || !strings.HasPrefix(res.Header.Get("Content-Type"), "multipart/byteranges") {
+			t.Fatalf("16 parts: status %d, %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	})
+	t.Run("thousands of parts get the whole file", func(t *testing.T) {
+		res, body := e.do(t, "GET", path, "Range", "bytes=0-0"+strings.Repeat(",2-2", 50_000))
+		if res.StatusCode != 200 || !bytes.Equal(body, orig) || res.Header.Get("Content-Type") != "image/jpeg" {
+			t.Fatalf("50,001 parts: status %d, %d bytes, %s", res.StatusCode, len(body), res.Header.Get("Content-Type"))
+		}
+	})
 	t.Run("416 past the end", func(t *testing.T) {
 		res, _ := e.do(t, "GET", path, "Range", "bytes=99999999-")
 		if res.StatusCode != 416 {

@@ -12,19 +12,35 @@ import (
 // defaultAuthFailures is the admin_auth_failures default.
 const defaultAuthFailures = 10
 
+// maxTracked bounds the addresses the failure limiter tracks one by one.
+const maxTracked = 100_000
+
 // failureLimiter counts failed authentications per client address in fixed
 // windows: once a client has max failures in a window, it is refused until
-// the window ends.
+// the window ends. Every operation costs O(1), amortised, however many
+// addresses spray it: windows expire from a queue in the order they began,
+// and once maxTracked addresses have open windows, further addresses share
+// one overflow window (so a spray of fresh addresses is braked as one
+// client instead of growing the table).
 type failureLimiter struct {
 	max    int
 	window time.Duration
 	mu     sync.Mutex
 	counts map[netip.Addr]*failureWindow
+	// order holds the open windows oldest first, from head on.
+	order    []tracked
+	head     int
+	overflow failureWindow
 }
 
 type failureWindow struct {
 	start time.Time
 	n     int
+}
+
+type tracked struct {
+	addr netip.Addr
+	w    *failureWindow
 }
 
 func newFailureLimiter(max int, window time.Duration) *failureLimiter {
@@ -34,15 +50,29 @@ func newFailureLimiter(max int, window time.Duration) *failureLimiter {
 	return &failureLimiter{max: max, window: window, counts: map[netip.Addr]*failureWindow{}}
 }
 
+func (l *failureLimiter) open(w *failureWindow, now time.Time) bool {
+	return w != nil && now.Sub(w.start) < l.window
+}
+
+// windowOf returns addr's open window, or nil; for an address not tracked
+// while the table is full, the overflow window.
+func (l *failureLimiter) windowOf(addr netip.Addr, now time.Time) *failureWindow {
+	l.expire(now)
+	if w, ok := l.counts[addr]; ok {
+		return w
+	}
+	if len(l.counts) >= maxTracked {
+		return &l.overflow
+	}
+	return nil
+}
+
 // blocked returns how long addr must wait before it may try again, or 0.
 func (l *failureLimiter) blocked(addr netip.Addr, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w, ok := l.counts[addr]
-	if !ok || now.Sub(w.start) >= l.window {
-		return 0
-	}
-	if w.n < l.max {
+	w := l.windowOf(addr, now)
+	if !l.open(w, now) || w.n < l.max {
 		return 0
 	}
 	return w.start.Add(l.window).Sub(now)
@@ -52,24 +82,29 @@ func (l *failureLimiter) blocked(addr netip.Addr, now time.Time) time.Duration {
 func (l *failureLimiter) fail(addr netip.Addr, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w, ok := l.counts[addr]
-	if !ok || now.Sub(w.start) >= l.window {
-		if len(l.counts) >= 100_000 {
-			l.expire(now)
-		}
+	w := l.windowOf(addr, now)
+	switch {
+	case w == &l.overflow && !l.open(w, now):
+		l.overflow = failureWindow{start: now}
+	case w == nil:
 		w = &failureWindow{start: now}
 		l.counts[addr] = w
+		l.order = append(l.order, tracked{addr, w})
 	}
 	w.n++
 }
 
-// expire drops every finished window, so a spray from many addresses cannot
-// grow the map past what one window holds.
+// expire closes the windows that have ended, oldest first; each window is
+// queued once and closed once.
 func (l *failureLimiter) expire(now time.Time) {
-	for addr, w := range l.counts {
-		if now.Sub(w.start) >= l.window {
-			delete(l.counts, addr)
-		}
+	for l.head < len(l.order) && !l.open(l.order[l.head].w, now) {
+		delete(l.counts, l.order[l.head].addr)
+		l.order[l.head] = tracked{}
+		l.head++
+	}
+	if l.head > len(l.order)/2 {
+		l.order = append(l.order[:0], l.order[l.head:]...)
+		l.head = 0
 	}
 }
 

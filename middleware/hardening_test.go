@@ -301,3 +301,25 @@ func TestSmallerDefects(t *testing.T) {
 		t.Errorf("file 1 renamed to %q (%v)", name, err)
 	}
 }
+
+// A filename_disk with "dir/.." in it names the file Flysystem's
+// normalisation made of it: v8 served it and its thumbnails, so do we
+// (the thumbnail lands under the normalised name too).
+func TestFilenameDiskNormalised(t *testing.T) {
+	e := newEnv(t)
+	fixture.Exec(t, e.DB, `INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES
+		(7, 'dotdot0000000001', 'sub/../ok.jpg', 'ok.jpg', 'image/jpeg', 1, NOW())`)
+	src := fixture.JPEG(fixture.Photo(300, 200, 1), 90)
+	os.WriteFile(filepath.Join(e.Root, "ok.jpg"), src, 0o644)
+	res, body := e.do(t, "GET", "/thumper/assets/dotdot0000000001")
+	if res.StatusCode != 200 || !bytes.Equal(body, src) {
+		t.Fatalf("original: %d %s", res.StatusCode, body)
+	}
+	res, body = e.do(t, "GET", "/thumper/assets/dotdot0000000001?key=thumbnail")
+	if res.StatusCode != 200 {
+		t.Fatalf("thumbnail: %d %s", res.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(e.ThumbRoot, "w200,h200,fcontain,q80", "ok.jpg")); err != nil {
+		t.Errorf("thumbnail not under the normalised name: %v", err)
+	}
+}

@@ -195,7 +195,8 @@ func (l *Local) String() string { return l.dir }
 // such regular file (a FIFO or a device is none, and opening one never
 // waits), and ErrUnavailable when the open has not returned within 10 s.
 func (l *Local) Open(ctx context.Context, name string) (Object, Info, error) {
-	if err := CheckName(name); err != nil {
+	name, err := CleanName(name)
+	if err != nil {
 		return nil, Info{}, err
 	}
 	root, err := l.handle()
@@ -255,7 +256,8 @@ func (l *Local) Create(ctx context.Context, name string, data []byte, replace bo
 			return info, nil
 		}
 	}
-	if err := CheckName(name); err != nil {
+	name, err := CleanName(name)
+	if err != nil {
 		return Info{}, err
 	}
 	// Someone may have deleted the root (a purge by hand, a cleaned
@@ -350,7 +352,8 @@ func (l *Local) Check(_ context.Context, write bool) error {
 // followed.
 func (l *Local) List(_ context.Context, dir string) ([]string, error) {
 	if dir != "." {
-		if err := CheckName(dir); err != nil {
+		var err error
+		if dir, err = CleanName(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -373,7 +376,8 @@ func (l *Local) List(_ context.Context, dir string) ([]string, error) {
 // Remove deletes the file name under the root, then its parent directories
 // up to the root as long as they are empty.
 func (l *Local) Remove(_ context.Context, name string) error {
-	if err := CheckName(name); err != nil {
+	name, err := CleanName(name)
+	if err != nil {
 		return err
 	}
 	root, err := os.OpenRoot(l.dir)

@@ -81,10 +81,11 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 func (s *S3) String() string { return "s3://" + s.bucket + "/" + s.prefix }
 
 func (s *S3) key(name string) (string, error) {
-	if err := CheckName(name); err != nil {
+	name, err := CleanName(name)
+	if err != nil {
 		return "", err
 	}
-	return s.prefix + path.Clean(name), nil
+	return s.prefix + name, nil
 }
 
 func statusOf(err error) int {

@@ -63,11 +63,13 @@ type Store interface {
 	String() string
 }
 
-// CheckName returns ErrOutsideRoot unless name is a relative path that stays
-// inside a root by its own components.
-func CheckName(name string) error {
+// CleanName returns name with "." and "dir/.." segments and doubled
+// slashes resolved, as v8's Flysystem normalised every path (a
+// filename_disk of "sub/../a.jpg" named a.jpg), or ErrOutsideRoot unless
+// name is a relative path that stays inside a root by its own components.
+func CleanName(name string) (string, error) {
 	if name == "" || strings.ContainsRune(name, 0) || !filepath.IsLocal(name) {
-		return fmt.Errorf("%w: %q", ErrOutsideRoot, name)
+		return "", fmt.Errorf("%w: %q", ErrOutsideRoot, name)
 	}
-	return nil
+	return filepath.Clean(name), nil
 }

@@ -9,13 +9,15 @@ import (
 	"testing"
 )
 
-func TestCheckName(t *testing.T) {
-	for name, ok := range map[string]bool{
-		"a.jpg": true, "dir/a.jpg": true, "w200,h200,fcrop,q80/a.jpg": true, "..a.jpg": true,
-		"": false, "/etc/passwd": false, "../a.jpg": false, "a/../../b": false, "..": false, "a\x00b": false,
+func TestCleanName(t *testing.T) {
+	for name, want := range map[string]string{
+		"a.jpg": "a.jpg", "dir/a.jpg": "dir/a.jpg", "w200,h200,fcrop,q80/a.jpg": "w200,h200,fcrop,q80/a.jpg", "..a.jpg": "..a.jpg",
+		"sub/../a.jpg": "a.jpg", "./a//b.jpg": "a/b.jpg", "w1,h1,fcrop,q1/sub/../a.jpg": "w1,h1,fcrop,q1/a.jpg",
+		"": "", "/etc/passwd": "", "../a.jpg": "", "a/../../b": "", "..": "", "a\x00b": "",
 	} {
-		if err := CheckName(name); (err == nil) != ok || (err != nil && !errors.Is(err, ErrOutsideRoot)) {
-			t.Errorf("CheckName(%q) = %v, want ok=%v", name, err, ok)
+		got, err := CleanName(name)
+		if got != want || (want == "") != (err != nil) || (err != nil && !errors.Is(err, ErrOutsideRoot)) {
+			t.Errorf("CleanName(%q) = %q, %v; want %q", name, got, err, want)
 		}
 	}
 }
