@@ -23,8 +23,10 @@ type Signal struct {
 	Files, Settings string
 	// Recent is true while a table changed within the last two seconds of
 	// the database's own clock: versions with one-second resolution cannot
-	// tell two writes in that second apart, so the cache is dropped at every
-	// probe meanwhile.
+	// tell two writes in that second apart, so what the cache holds must be
+	// revalidated at every probe meanwhile, and once more at the first
+	// probe after (however long the gap: a write later in the same second
+	// shows in no version).
 	Recent bool
 	// Null is true when a table has no version (no write since the
 	// database started, or an engine that keeps none): not a signal, so
@@ -38,11 +40,14 @@ type Probe func(ctx context.Context) (Signal, error)
 // CacheEvents receives what the cache does, for metrics; nil fields are
 // skipped.
 type CacheEvents struct {
-	// Lookup: "hit", "miss" or "negative" (a cached "no such file").
+	// Lookup: "hit", "miss", "negative" (a cached "no such file") or
+	// "stale" (an entry awaiting revalidation served because the database
+	// is unreachable).
 	Lookup func(result string)
 	// Probe: one change probe's duration and error.
 	Probe func(d time.Duration, err error)
-	// Invalidate: the cache was dropped, and why ("changed", "recent",
+	// Invalidate: the cache was dropped, or (for "recent") marked to be
+	// revalidated, and why ("changed", "recent", "recent_end",
 	// "own_write", "stale_if_error", "recovered", "no_signal").
 	Invalidate func(reason string)
 }
@@ -91,17 +96,21 @@ type Cache struct {
 	*Store
 	opts CacheOptions
 
-	mu       sync.Mutex
-	gen      uint64
-	mode     cacheMode
-	failing  bool
-	lastOK   time.Time
-	last     Signal
-	haveLast bool
-	warned   bool
-	settings *settingsEntry
-	entries  map[string]*list.Element
-	lru      *list.List
+	mu  sync.Mutex
+	gen uint64
+	// validFrom: entries whose lookup began earlier await revalidation
+	// (a recent change); they answer only while the database is
+	// unreachable, within StaleIfError.
+	validFrom time.Time
+	mode      cacheMode
+	failing   bool
+	lastOK    time.Time
+	last      Signal
+	haveLast  bool
+	warned    bool
+	settings  *settingsEntry
+	entries   map[string]*list.Element
+	lru       *list.List
 
 	probeMu    sync.Mutex // one probe at a time (the loop and Sync)
 	closeProbe func()     // releases the store probe's connection
@@ -208,7 +217,10 @@ func (c *Cache) Sync(ctx context.Context) {
 	case c.haveLast && (sig.Files != c.last.Files || sig.Settings != c.last.Settings):
 		c.dropLocked("changed")
 	case sig.Recent:
-		c.dropLocked("recent")
+		c.validFrom = time.Now()
+		c.notify("recent")
+	case c.haveLast && c.last.Recent:
+		c.dropLocked("recent_end")
 	}
 	c.mode = modeTrust
 	if sig.Null {
@@ -229,14 +241,21 @@ func (c *Cache) dropLocked(reason string) {
 	c.settings = nil
 	clear(c.entries)
 	c.lru.Init()
+	c.notify(reason)
+}
+
+func (c *Cache) notify(reason string) {
 	if f := c.opts.Events.Invalidate; f != nil {
 		f(reason)
 	}
 }
 
-// fresh reports whether an entry stored at "at" may answer now, under the
-// lock.
+// freshLocked reports whether an entry whose lookup began at "at" may
+// answer now without asking the database, under the lock.
 func (c *Cache) freshLocked(at time.Time) bool {
+	if at.Before(c.validFrom) {
+		return false
+	}
 	switch c.mode {
 	case modeTrust:
 		return true
@@ -256,22 +275,50 @@ func (c *Cache) event(result string) {
 // Settings returns the asset settings, from memory when they are fresh.
 func (c *Cache) Settings(ctx context.Context) (Settings, error) {
 	c.mu.Lock()
-	if e := c.settings; e != nil && c.freshLocked(e.at) {
+	e := c.settings
+	if e != nil && (c.freshLocked(e.at) || c.staleUsableLocked(e.at)) {
 		c.mu.Unlock()
 		return e.settings, nil
 	}
-	gen := c.gen
+	gen, start := c.gen, time.Now()
 	c.mu.Unlock()
 	settings, err := c.Store.Settings(ctx)
 	if err != nil {
+		if e != nil && c.fallBack(err, e.at) {
+			return e.settings, nil
+		}
 		return settings, err
 	}
 	c.mu.Lock()
 	if gen == c.gen && c.mode != modeOff && c.mode != modeDown {
-		c.settings = &settingsEntry{settings: settings, at: time.Now()}
+		c.settings = &settingsEntry{settings: settings, at: start}
 	}
 	c.mu.Unlock()
 	return settings, nil
+}
+
+// staleUsableLocked reports whether an entry awaiting revalidation may
+// answer without asking, because the database is already known to be
+// unreachable (within StaleIfError: past it, the probe drops everything).
+func (c *Cache) staleUsableLocked(at time.Time) bool {
+	return at.Before(c.validFrom) && c.failing && (c.mode == modeTrust || c.mode == modeTTL)
+}
+
+// fallBack reports whether an entry awaiting revalidation, whose lookup
+// began at "at", answers instead of err: err says the database did not
+// answer, and the last successful probe is younger than StaleIfError. The
+// cache then counts the database as unreachable until a probe succeeds.
+func (c *Cache) fallBack(err error, at time.Time) bool {
+	if !Unreachable(err) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !at.Before(c.validFrom) || time.Since(c.lastOK) >= c.opts.StaleIfError || (c.mode != modeTrust && c.mode != modeTTL) {
+		return false
+	}
+	c.failing = true
+	return true
 }
 
 // Find returns the file id names (see Store.Find), from memory when the
@@ -282,32 +329,50 @@ func (c *Cache) Find(ctx context.Context, settings Settings, id string) (File, e
 	}
 	key := settings.LookupColumn() + "\x00" + id
 	c.mu.Lock()
+	var kept *fileEntry
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*fileEntry)
-		if c.freshLocked(e.at) {
+		stale := c.staleUsableLocked(e.at)
+		if c.freshLocked(e.at) || stale {
 			c.lru.MoveToFront(el)
 			c.mu.Unlock()
-			if !e.found {
-				c.event("negative")
-				return File{}, ErrNotFound
-			}
-			c.event("hit")
-			return e.file, nil
+			return c.answer(e, stale)
 		}
+		kept = e
 	}
-	gen := c.gen
+	gen, start := c.gen, time.Now()
 	c.mu.Unlock()
 	c.event("miss")
 	file, err := c.Store.Find(ctx, settings, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
+		if kept != nil && c.fallBack(err, kept.at) {
+			return c.answer(kept, true)
+		}
 		return file, err
 	}
 	c.mu.Lock()
 	if gen == c.gen && c.mode != modeOff && c.mode != modeDown {
-		c.putLocked(&fileEntry{key: key, file: file, found: err == nil, at: time.Now()})
+		c.putLocked(&fileEntry{key: key, file: file, found: err == nil, at: start})
 	}
 	c.mu.Unlock()
 	return file, err
+}
+
+// answer returns what entry e says, counting it as a hit, a negative hit
+// or a stale answer.
+func (c *Cache) answer(e *fileEntry, stale bool) (File, error) {
+	switch {
+	case stale:
+		c.event("stale")
+	case !e.found:
+		c.event("negative")
+	default:
+		c.event("hit")
+	}
+	if !e.found {
+		return File{}, ErrNotFound
+	}
+	return e.file, nil
 }
 
 func (c *Cache) putLocked(e *fileEntry) {

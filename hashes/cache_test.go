@@ -246,3 +246,51 @@ func TestMissingIndex(t *testing.T) {
 		t.Errorf("after index: %q, %v", col, err)
 	}
 }
+
+// Two writes in one second of the database's clock, a lookup cached
+// between them, and no successful probe until the second is long past
+// (the link froze): the first probe after the recent window still drops
+// what was cached, so the old hash stops answering.
+func TestCacheSameSecondRotation(t *testing.T) {
+	th := fixture.NewThumper(t)
+	other := otherConnection(t, th)
+	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour, StaleIfError: time.Minute})
+	defer c.Close()
+	updateTime := func() (v, now string) {
+		t.Helper()
+		if err := other.QueryRow(`SELECT UPDATE_TIME, NOW() FROM information_schema.TABLES
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'directus_files'`).Scan(&v, &now); err != nil {
+			t.Fatal(err)
+		}
+		return v, now
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == 20 {
+			t.Fatal("no two writes in one second in 20 attempts")
+		}
+		hash := fmt.Sprintf("samesecond%06d", attempt)
+		fixture.Exec(t, other, fmt.Sprintf("UPDATE directus_files SET title = 'w%d' WHERE id = 2", attempt))
+		first, _ := updateTime()
+		c.Sync(context.Background()) // sees the write, recent
+		fixture.Exec(t, other, "UPDATE directus_files SET private_hash = '"+hash+"' WHERE id = 1")
+		if _, err := find(c, hash); err != nil {
+			t.Fatal(err)
+		}
+		fixture.Exec(t, other, "UPDATE directus_files SET private_hash = 'rotated000000001' WHERE id = 1")
+		if second, _ := updateTime(); second != first {
+			continue // the second turned between the writes: try again
+		}
+		// No probe until the database's clock is past the recent window.
+		within(t, 10*time.Second, "the recent window to pass", func() bool {
+			v, now := updateTime()
+			a, _ := time.Parse(time.DateTime, v)
+			b, _ := time.Parse(time.DateTime, now)
+			return b.Sub(a) > 2*time.Second
+		})
+		c.Sync(context.Background())
+		if _, err := find(c, hash); !errors.Is(err, hashes.ErrNotFound) {
+			t.Fatalf("the hash rotated in the same second still answers after the window: %v", err)
+		}
+		return
+	}
+}

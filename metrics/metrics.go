@@ -183,7 +183,8 @@ func (m *Metrics) Error(project, code string) { m.errorsByV8.WithLabelValues(pro
 // Panic records a handler panic that was turned into a 500.
 func (m *Metrics) Panic() { m.panics.Inc() }
 
-// Lookup records a file lookup of a project: "hit", "miss" or "negative".
+// Lookup records a file lookup of a project: "hit", "miss", "negative" or
+// "stale".
 func (m *Metrics) Lookup(project, result string) { m.lookups.WithLabelValues(project, result).Inc() }
 
 // Probe records one change probe of a project.

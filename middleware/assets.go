@@ -40,7 +40,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	a := assetRequest{project: p, settings: settings, file: file, download: query.Has("download")}
+	a := assetRequest{project: p, settings: settings, id: id, file: file, download: query.Has("download")}
 	if req := thumbnailRequest(query, file.FilenameDisk); req.Wants() {
 		s.serveThumbnail(w, r, a, req)
 		return
@@ -75,10 +75,13 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 }
 
 // assetRequest is what serving one asset URL has established: the project,
-// its settings, the file the id names, and whether ?download was asked.
+// its settings, the id and the file it names, and whether ?download was
+// asked.
 type assetRequest struct {
 	project  *Project
 	settings hashes.Settings
+	// id is the decoded id of the URL, file the row it named.
+	id       string
 	file     hashes.File
 	download bool
 }

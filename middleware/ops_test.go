@@ -229,7 +229,9 @@ func TestMetrics(t *testing.T) {
 		`v8assets_thumbnail_generation_seconds_count{project="thumper"} 1`,
 		`v8assets_errors_total{code="203",project="thumper"} 1`,
 		`v8assets_errors_total{code="12",project="thumper"} 1`,
-		`v8assets_db_query_duration_seconds_count{project="thumper",query="find"} 6`,
+		// Six lookups, and the generated thumbnail's look again before it
+		// is sent.
+		`v8assets_db_query_duration_seconds_count{project="thumper",query="find"} 7`,
 		`v8assets_response_bytes_total{project="thumper",route="/{project}/assets/{id:[^/]+}"}`,
 		`v8assets_request_duration_seconds_count{project="thumper",route="/{project}/assets/{id:[^/]+}"} 6`,
 		`v8assets_request_duration_seconds_count{project="unknown",route="unknown project"} 1`,

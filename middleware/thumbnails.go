@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -135,6 +136,15 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 			"project", p.Name, "file_id", file.ID, "filename_disk", file.FilenameDisk)
 		err = hashes.ErrNotFound
 	}
+	if err == nil && (res.Generated || res.Shared) {
+		// The lookup may be older than a rotation made while this
+		// request waited for its generation: the id must still name the
+		// file before the thumbnail goes out.
+		err = s.stillNames(ctx, a)
+		if err != nil {
+			obj.Close()
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -152,4 +162,17 @@ func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, a assetR
 	h := w.Header()
 	h.Set("Content-Type", contentTypes[spec.Format])
 	s.serveFile(w, r, a, obj, res.Info)
+}
+
+// stillNames looks a's id up again and returns hashes.ErrNotFound unless it
+// still names a's file, as a rotated hash answers.
+func (s *Server) stillNames(ctx context.Context, a assetRequest) error {
+	file, err := a.project.Files.Find(ctx, a.settings, a.id)
+	if err != nil {
+		return err
+	}
+	if file.ID != a.file.ID || file.FilenameDisk != a.file.FilenameDisk {
+		return hashes.ErrNotFound
+	}
+	return nil
 }
