@@ -10,6 +10,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nfnt/resize"
 
@@ -110,4 +111,38 @@ func BenchmarkEncodePNG(b *testing.B) {
 			b.ReportMetric(float64(size), "bytes/op-output")
 		})
 	}
+}
+
+// BenchmarkIsolation makes cold 1800×1200 → 200×200 crops (a new output
+// each time, written to disk) in this process and in a worker, alternating
+// one for one so both see the same machine, and reports each one's time
+// and their ratio (bench/isolation.sh runs it).
+func BenchmarkIsolation(b *testing.B) {
+	r := newRoots(b, map[string][]byte{"a.jpg": benchSources()["1800x1200.jpg"]})
+	inProcess := New(Options{Workers: 1})
+	worker := New(Options{Workers: 1, Isolation: isolation()})
+	defer worker.Shutdown(context.Background())
+	var n int
+	var spent [2]time.Duration
+	run := func(g *Generator, k int) {
+		n++
+		j := job("a.jpg", "jpg", 200, 200, false, 80)
+		j.Path = fmt.Sprintf("w200,h200,fcrop,q80/%d.jpg", n)
+		start := time.Now()
+		if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
+			b.Fatal(err)
+		}
+		spent[k] += time.Since(start)
+	}
+	run(worker, 1) // start the worker outside the measurement
+	spent[1] = 0
+	iterations := 0
+	for b.Loop() {
+		run(inProcess, 0)
+		run(worker, 1)
+		iterations++
+	}
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(iterations), "in-process-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(iterations), "worker-ns/op")
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "worker/in-process")
 }

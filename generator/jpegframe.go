@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -107,7 +108,11 @@ func jpegScans(b []byte) int {
 	n := 0
 	for i := 2; i+4 <= len(b) && n <= maxJPEGScans; {
 		if b[i] != 0xFF {
-			i++
+			k := bytes.IndexByte(b[i:], 0xFF)
+			if k < 0 {
+				return n
+			}
+			i += k
 			continue
 		}
 		m := b[i+1]
