@@ -66,6 +66,9 @@ type CacheOptions struct {
 	// UPDATE_TIME from information_schema on MySQL/MariaDB, PRAGMA
 	// data_version on SQLite.
 	Probe Probe
+	// Now is the clock of entries and of stale_if_error; nil is time.Now
+	// (tests move a clock of their own).
+	Now func() time.Time
 	// Project names the project in log lines.
 	Project string
 	Logger  *slog.Logger
@@ -144,8 +147,11 @@ func NewCache(s *Store, opts CacheOptions) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cache{Store: s, opts: opts, lastOK: time.Now(), entries: map[string]*list.Element{}, lru: list.New(),
+	c := &Cache{Store: s, opts: opts, lastOK: opts.Now(), entries: map[string]*list.Element{}, lru: list.New(),
 		closeProbe: closeProbe, stop: cancel, done: make(chan struct{})}
 	go c.loop(ctx)
 	return c
@@ -193,7 +199,7 @@ func (c *Cache) Sync(ctx context.Context) {
 	switch {
 	case err != nil && Unreachable(err):
 		c.failing = true
-		if c.mode != modeDown && time.Since(c.lastOK) >= c.opts.StaleIfError {
+		if c.mode != modeDown && c.since(c.lastOK) >= c.opts.StaleIfError {
 			c.mode = modeDown
 			c.dropLocked("stale_if_error")
 		}
@@ -210,14 +216,14 @@ func (c *Cache) Sync(ctx context.Context) {
 		}
 		return
 	}
-	c.lastOK, c.failing = time.Now(), false
+	c.lastOK, c.failing = c.opts.Now(), false
 	switch {
 	case c.mode == modeDown || c.mode == modeOff:
 		c.dropLocked("recovered")
 	case c.haveLast && (sig.Files != c.last.Files || sig.Settings != c.last.Settings):
 		c.dropLocked("changed")
 	case sig.Recent:
-		c.validFrom = time.Now()
+		c.validFrom = c.opts.Now()
 		c.notify("recent")
 	case c.haveLast && c.last.Recent:
 		c.dropLocked("recent_end")
@@ -244,6 +250,8 @@ func (c *Cache) dropLocked(reason string) {
 	c.notify(reason)
 }
 
+func (c *Cache) since(t time.Time) time.Duration { return c.opts.Now().Sub(t) }
+
 func (c *Cache) notify(reason string) {
 	if f := c.opts.Events.Invalidate; f != nil {
 		f(reason)
@@ -261,7 +269,7 @@ func (c *Cache) freshLocked(at time.Time) bool {
 		return true
 	case modeTTL:
 		// While probes fail, the stale-if-error rule bounds entries instead.
-		return c.failing || time.Since(at) < 4*c.opts.Interval
+		return c.failing || c.since(at) < 4*c.opts.Interval
 	}
 	return false
 }
@@ -280,7 +288,7 @@ func (c *Cache) Settings(ctx context.Context) (Settings, error) {
 		c.mu.Unlock()
 		return e.settings, nil
 	}
-	gen, start := c.gen, time.Now()
+	gen, start := c.gen, c.opts.Now()
 	c.mu.Unlock()
 	settings, err := c.Store.Settings(ctx)
 	if err != nil {
@@ -314,7 +322,7 @@ func (c *Cache) fallBack(err error, at time.Time) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !at.Before(c.validFrom) || time.Since(c.lastOK) >= c.opts.StaleIfError || (c.mode != modeTrust && c.mode != modeTTL) {
+	if !at.Before(c.validFrom) || c.since(c.lastOK) >= c.opts.StaleIfError || (c.mode != modeTrust && c.mode != modeTTL) {
 		return false
 	}
 	c.failing = true
@@ -340,7 +348,7 @@ func (c *Cache) Find(ctx context.Context, settings Settings, id string) (File, e
 		}
 		kept = e
 	}
-	gen, start := c.gen, time.Now()
+	gen, start := c.gen, c.opts.Now()
 	c.mu.Unlock()
 	c.event("miss")
 	file, err := c.Store.Find(ctx, settings, id)

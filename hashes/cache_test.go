@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,7 +200,10 @@ func TestCacheIsBounded(t *testing.T) {
 // Writes through the cache are visible to the very next lookup.
 func TestCacheOwnWrites(t *testing.T) {
 	th := fixture.NewThumper(t)
-	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour})
+	// A steady signal: no probe ever drops the cache, so only the writes'
+	// own invalidation can make the old hash go.
+	steady := &switchableProbe{sig: hashes.Signal{Files: "v1", Settings: "v1"}}
+	c := hashes.NewCache(hashes.NewStore(th.DB, nil), hashes.CacheOptions{Interval: time.Hour, Probe: steady.probe})
 	defer c.Close()
 	find(c, fixture.AvatarHash)
 	rec, err := c.Rotate(context.Background(), 1, hashes.Actor{})
@@ -292,5 +296,109 @@ func TestCacheSameSecondRotation(t *testing.T) {
 			t.Fatalf("the hash rotated in the same second still answers after the window: %v", err)
 		}
 		return
+	}
+}
+
+// fakeClock is a clock a test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// While the signal is NULL entries live 4 × change_probe; while probes
+// fail because the database is unreachable they keep answering from
+// memory past that, for stale_if_error, and then not at all.
+func TestCacheNullSignalOutage(t *testing.T) {
+	th := fixture.NewThumper(t)
+	var queries atomic.Int64
+	store := hashes.NewStore(th.DB, func(q string, _ time.Duration) {
+		if q == "find" {
+			queries.Add(1)
+		}
+	})
+	p := &switchableProbe{sig: hashes.Signal{Null: true}}
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	// change_probe 10 s: NULL-signal entries live 40 s.
+	c := hashes.NewCache(store, hashes.CacheOptions{Interval: 10 * time.Second, StaleIfError: time.Minute, Probe: p.probe, Now: clock.Now})
+	defer c.Close()
+	c.Sync(context.Background())
+	lookups := func(what string, want int64) {
+		t.Helper()
+		before := queries.Load()
+		if _, err := find(c, fixture.AvatarHash); err != nil {
+			t.Fatal(err)
+		}
+		if n := queries.Load() - before; n != want {
+			t.Errorf("%s: %d queries, want %d", what, n, want)
+		}
+	}
+	lookups("first lookup", 1)
+	lookups("cached, NULL signal", 0)
+	clock.add(50 * time.Second)
+	lookups("past 4 × change_probe", 1)
+	c.Sync(context.Background())
+	p.set(hashes.Signal{}, &net.OpError{Op: "dial", Err: errors.New("connection refused")})
+	clock.add(45 * time.Second)
+	c.Sync(context.Background())
+	lookups("database unreachable, past 4 × change_probe, within stale_if_error", 0)
+	clock.add(20 * time.Second)
+	c.Sync(context.Background())
+	lookups("unreachable past stale_if_error", 1)
+}
+
+// A lookup whose answer arrives after a rotation through the cache began
+// is not cached: the next lookup of the old hash asks the database.
+func TestCacheFindRacingRotation(t *testing.T) {
+	th := fixture.NewThumper(t)
+	hold, held := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var queries atomic.Int64
+	store := hashes.NewStore(th.DB, func(q string, _ time.Duration) {
+		if q != "find" {
+			return
+		}
+		queries.Add(1)
+		// The first lookup has its row and waits here, before the cache
+		// stores it.
+		once.Do(func() { close(held); <-hold })
+	})
+	steady := &switchableProbe{sig: hashes.Signal{Files: "v1", Settings: "v1"}}
+	c := hashes.NewCache(store, hashes.CacheOptions{Interval: time.Hour, Probe: steady.probe})
+	defer c.Close()
+	settings, err := c.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Find(context.Background(), settings, fixture.AvatarHash)
+		done <- err
+	}()
+	<-held
+	if _, err := c.Rotate(context.Background(), 1, hashes.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	before := queries.Load()
+	if _, err := c.Find(context.Background(), settings, fixture.AvatarHash); !errors.Is(err, hashes.ErrNotFound) {
+		t.Errorf("the old hash, read before the rotation, answers after it: %v", err)
+	}
+	if queries.Load() == before {
+		t.Error("the old hash was answered from memory")
 	}
 }
