@@ -87,6 +87,8 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 		img, err = decodeJPEG(src, minW, minH, v8)
 	case stream && streamable(hdr):
 		img, err = decodePNGShrunk(src, hdr.Width, hdr.Height, shrinkFactor(hdr.Width, hdr.Height, minW, minH))
+	case kind == "png":
+		img, err = png.Decode(pngUsedChunks(src))
 	default:
 		img, _, err = image.Decode(bytes.NewReader(src))
 	}
