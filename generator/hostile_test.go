@@ -169,3 +169,45 @@ func TestHostileOriginals(t *testing.T) {
 		})
 	}
 }
+
+// The AVIF terms of the estimate bound what libavif and libaom really take
+// (C memory, which no Go heap measure sees): an AVIF original decoded, and
+// a thumbnail encoded as AVIF.
+func TestEstimateBoundsAVIF(t *testing.T) {
+	if !CanEncode("avif") {
+		t.Skip("the pure-Go build has no AVIF codec")
+	}
+	var avif bytes.Buffer
+	if err := Encode(&avif, fixture.Photo(1500, 1500, 3), "avif", 60); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		src  []byte
+		name string
+		job  Job
+	}{
+		"AVIF 1500x1500 original to a JPEG": {avif.Bytes(), "a.avif", job("a.avif", "jpg", 1500, 1500, false, 80)},
+		"JPEG 2000x2000 to an AVIF":         {fixture.JPEG(fixture.Photo(2000, 2000, 4), 90), "b.jpg", job("b.jpg", "avif", 2000, 2000, false, 80)},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := newRoots(t, map[string][]byte{c.name: c.src})
+			hdr, err := parseHeader(c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			est := Estimate(hdr, int64(len(c.src)), c.job)
+			g := New(Options{})
+			growth, measured := peakGrowth(func() {
+				_, err = g.Thumbnail(context.Background(), r.originals, r.thumbs, c.job)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("estimate %d MiB, peak growth %d MiB", est>>20, growth>>20)
+			if measured && growth > est {
+				t.Errorf("peak resident size grew %d MiB, estimate %d MiB", growth>>20, est>>20)
+			}
+		})
+	}
+}

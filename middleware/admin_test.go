@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/v8assets/v8assets/internal/fixture"
 )
@@ -334,5 +335,28 @@ func TestAdminActivityUserAgents(t *testing.T) {
 		if got := rows[len(rows)-1].UserAgent; got != c.stored {
 			t.Errorf("User-Agent %q stored as %q, want %q", c.ua, got, c.stored)
 		}
+	}
+}
+
+// The activity row says when the change was made (UTC, as v8's
+// DateTimeUtils::nowInUTC wrote it), and the revision's data writes a NULL
+// column as PHP's json_encode wrote it: null, not "".
+func TestAdminActivityTimeAndNulls(t *testing.T) {
+	e := newEnv(t)
+	before := time.Now().UTC().Add(-2 * time.Second).Truncate(time.Second)
+	res, body := e.send(t, "POST", "/thumper/files/1/rotate-hash", "", "Authorization", adminAuth)
+	wantData(t, res, body)
+	after := time.Now().UTC().Add(2 * time.Second)
+	var at string
+	if err := e.DB.Get(&at, "SELECT DATE_FORMAT(action_on, '%Y-%m-%d %H:%i:%s') FROM directus_activity ORDER BY id DESC LIMIT 1"); err != nil {
+		t.Fatal(err)
+	}
+	when, err := time.Parse(time.DateTime, at)
+	if err != nil || when.Before(before) || when.After(after) {
+		t.Errorf("action_on = %q (%v), want UTC now, between %v and %v", at, err, before, after)
+	}
+	rows := activities(t, e)
+	if data := rows[len(rows)-1].Data; !strings.Contains(data, `"title":null`) {
+		t.Errorf("revision data of a NULL title: %s", data)
 	}
 }
