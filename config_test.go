@@ -190,7 +190,7 @@ func TestConfigErrors(t *testing.T) {
 // problem is reported, each under its own key, and no valid key is called
 // unknown.
 func TestConfigTypeErrors(t *testing.T) {
-	path := writeConfig(t, "[server]\ngeneration_timeout = '30 seconds'\nmax_generation_memory = 'lots'\n"+
+	path := writeConfig(t, "[server]\ngeneration_timeout = '30 seconds'\nmax_generation_memory = 'lots'\nisolate_generations = 'yes'\n"+
 		"[projects.site]\nchange_probe = 'fast'\nstale_if_error = 5\n[projects.site.database]\nname = 'x'\nport = '3306'\n"+
 		"query_timeout = '2 seconds'\nbogus = 1\n[projects.site.storage]\nthumb_root = 7\n[projects.site.cors]\norigin = 'x'\n")
 	_, err := LoadConfig(path)
@@ -199,6 +199,7 @@ func TestConfigTypeErrors(t *testing.T) {
 	}
 	want := []string{`server.generation_timeout: not a duration (like "30s"): "30 seconds"`,
 		`server.max_generation_memory: not a size (like "256MiB"): "lots"`,
+		`server.isolate_generations: must be true or false, not the string "yes"`,
 		`projects.site.change_probe: not a duration (like "30s"): "fast"`,
 		`projects.site.stale_if_error: must be a string, not the integer 5`,
 		`projects.site.database.port: must be an integer, not the string "3306"`,

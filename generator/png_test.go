@@ -76,3 +76,25 @@ func TestStreamingPNGTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A shrink factor past maxShrinkFactor is capped: 1100×1100 to 2×2 would
+// be a factor of 550, whose premultiplied block sums overflow 32 bits.
+func TestStreamingPNGLargeFactor(t *testing.T) {
+	if !streamsPNG {
+		t.Skip("the pure-Go build decodes PNG whole")
+	}
+	white := image.NewNRGBA(image.Rect(0, 0, 1100, 1100))
+	for i := range white.Pix {
+		white.Pix[i] = 0xff
+	}
+	img, err := decodePNGShrunk(fixture.PNG(white), 1100, 1100, 550)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := img.(*image.RGBA)
+	for i, v := range rgba.Pix {
+		if v != 0xff {
+			t.Fatalf("byte %d of the shrunk white picture (%v) is %d", i, rgba.Bounds(), v)
+		}
+	}
+}

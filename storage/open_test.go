@@ -79,3 +79,31 @@ func TestOpenDeadline(t *testing.T) {
 	}
 	f.Close()
 }
+
+// A root directory deleted and made again (a volume remounted, a purge by
+// hand) is found again by Open: the open handle of the old one is renewed.
+func TestOpenRenewsAReplacedRoot(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "originals")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("old"), 0o644)
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := l.Open(context.Background(), "a.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Rename(dir, filepath.Join(parent, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("new"), 0o644)
+	f, _, err = l.Open(context.Background(), "b.jpg")
+	if err != nil {
+		t.Fatalf("a file of the new root: %v", err)
+	}
+	f.Close()
+}
