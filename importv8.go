@@ -140,6 +140,7 @@ func (e *tomlEmitter) project1(root v8config.Value) {
 		if !ok || it.Key.Kind != v8config.String {
 			continue
 		}
+		e.replaced(it.Key.Str, it)
 		if it.Value.Kind != v8config.Array {
 			e.reviewf(it.Value, it.Key.Str, "is not an array")
 			continue
@@ -152,6 +153,14 @@ func (e *tomlEmitter) reviewf(v v8config.Value, key, format string, args ...any)
 	e.review = true
 	e.comment("REVIEW %s:%d: %s %s; set it here or with %s", e.file, v.Line, key, fmt.Sprintf(format, args...),
 		EnvName(append([]string{"projects", e.project}, strings.Split(key, ".")...)...))
+}
+
+// replaced notes the earlier values of a key given more than once: PHP
+// keeps the last, and so does the output.
+func (e *tomlEmitter) replaced(key string, it v8config.Item) {
+	for _, line := range it.Replaced {
+		e.comment("%s:%d: %s is given again on line %d; PHP keeps the last value, as here", e.file, line, key, it.Value.Line)
+	}
 }
 
 // comment writes one comment line. What it quotes from v8's files (keys,
@@ -180,6 +189,9 @@ func (e *tomlEmitter) table(name string, v v8config.Value, keys map[string]func(
 			continue
 		}
 		emit, ok := keys[it.Key.Str]
+		if ok {
+			e.replaced(key, it)
+		}
 		switch {
 		case !ok:
 			e.comment("skipped %s: v8assets does not use it", key)

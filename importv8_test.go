@@ -197,3 +197,32 @@ return [
 		}
 	}
 }
+
+// A key given twice in a PHP array keeps its last value, as PHP does: the
+// output has it once, says so, and check-config accepts it.
+func TestImportV8DuplicateKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "site.php")
+	os.WriteFile(path, []byte(`<?php
+return [
+    'database' => [
+        'host' => 'first',
+        'name' => 'directus',
+        'host' => 'second',
+    ],
+];`), 0o644)
+	code, stdout, stderr := runCLI(t, "import-v8-config", "-o", "-", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Count(stdout, "host = ") != 1 || !strings.Contains(stdout, `host = "second"`) ||
+		!strings.Contains(stdout, "# "+path+":4: database.host is given again on line 6; PHP keeps the last value") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(stdout), 0o644)
+	os.MkdirAll(filepath.Join(dir, "uploads", "site", "originals"), 0o755)
+	if code, out, errOut := runCLI(t, "check-config", "-config", cfg); code != 0 {
+		t.Errorf("check-config: exit %d %s %s", code, out, errOut)
+	}
+}

@@ -47,6 +47,19 @@ type Value struct {
 type Item struct {
 	Key   Value
 	Value Value
+	// Replaced are the lines of earlier elements with the same key: PHP
+	// keeps the last value, in the place of the first.
+	Replaced []int
+}
+
+// index returns the position of the element under key, or -1.
+func (v Value) index(key Value) int {
+	for i, it := range v.Items {
+		if it.Key.Kind == key.Kind && it.Key.Str == key.Str && it.Key.Int == key.Int {
+			return i
+		}
+	}
+	return -1
 }
 
 // Get returns the element of an Array under the string key, if any.
@@ -276,7 +289,12 @@ func (p *parser) array(depth int, closing string, line int) (Value, error) {
 			item.Key = Value{Kind: Int, Int: next, Line: first.Line}
 			next++
 		}
-		v.Items = append(v.Items, item)
+		if i := v.index(item.Key); i >= 0 {
+			v.Items[i].Replaced = append(v.Items[i].Replaced, v.Items[i].Value.Line)
+			v.Items[i].Value = item.Value
+		} else {
+			v.Items = append(v.Items, item)
+		}
 		p.skipSpace()
 		if p.eat(",") {
 			continue

@@ -12,6 +12,8 @@ func TestParseValues(t *testing.T) {
 return array(
     's' => 'it\'s \\ \n',            // single quotes keep \n
     "d" => "tab\there \x41\101\u{e9} \$x",
+    "ctl" => "\n\r\v\e\f\\\"",
+    'dup' => 'first', 'dup' => 'last',
     'i' => 3306, 'neg' => -5, 'oct' => 0755, 'hex' => 0x1F, 'f' => 1.5,
     'b' => TRUE, 'n' => null,
     'list' => ['a', 'b',],
@@ -27,6 +29,8 @@ return array(
 	for key, want := range map[string]Value{
 		"s":      {Kind: String, Str: `it's \ \n`},
 		"d":      {Kind: String, Str: "tab\there AAé $x"},
+		"ctl":    {Kind: String, Str: "\n\r\v\x1b\f\\\""},
+		"dup":    {Kind: String, Str: "last"},
 		"i":      {Kind: Int, Int: 3306},
 		"neg":    {Kind: Int, Int: -5},
 		"oct":    {Kind: Int, Int: 0o755},
@@ -44,8 +48,21 @@ return array(
 			t.Errorf("%s = %+v, want %+v", key, got, want)
 		}
 	}
-	if call, _ := v.Get("call"); call.Line != 9 {
-		t.Errorf("getenv on line %d, want 9", call.Line)
+	if call, _ := v.Get("call"); call.Line != 11 {
+		t.Errorf("getenv on line %d, want 11", call.Line)
+	}
+	// PHP: the last value, in the first one's place.
+	n := 0
+	for _, it := range v.Items {
+		if it.Key.Kind == String && it.Key.Str == "dup" {
+			n++
+			if len(it.Replaced) != 1 || it.Replaced[0] != 7 {
+				t.Errorf("dup replaced lines %v, want [7]", it.Replaced)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("dup appears %d times, want once", n)
 	}
 	list, _ := v.Get("list")
 	if len(list.Items) != 2 || list.Items[1].Key.Int != 1 || list.Items[1].Value.Str != "b" {
