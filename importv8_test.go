@@ -226,3 +226,45 @@ return [
 		t.Errorf("check-config: exit %d %s %s", code, out, errOut)
 	}
 }
+
+// Several files: the exit code says review when any file needs it, not
+// just the last; -o writes a file only its owner can read; two files of
+// one project name are refused; a password with quotes and backslashes
+// comes through exactly.
+func TestImportV8Files(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(src), 0o644)
+		return p
+	}
+	needsReview := write("a/review.php", `<?php return ['database' => ['password' => getenv('X')]];`)
+	password := `pa"ss\word'`
+	clean := write("a/clean.php", `<?php return ['database' => ['name' => 'd', 'password' => 'pa"ss\\word\'']];`)
+	out := filepath.Join(dir, "config.toml")
+	code, _, stderr := runCLI(t, "import-v8-config", "-o", out, needsReview, clean)
+	if code != 3 {
+		t.Errorf("a file needing review, then a clean one: exit %d, want 3 (%s)", code, stderr)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("-o file mode %v, want 0600 (it holds passwords)", st.Mode().Perm())
+	}
+	var doc struct {
+		Projects map[string]struct{ Database struct{ Password string } }
+	}
+	if _, err := toml.DecodeFile(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Projects["clean"].Database.Password; got != password {
+		t.Errorf("password %q, want %q", got, password)
+	}
+	again := write("b/clean.php", `<?php return [];`)
+	if code, _, stderr := runCLI(t, "import-v8-config", clean, again); code != 1 || !strings.Contains(stderr, `are both project "clean"`) {
+		t.Errorf("one project twice: exit %d %q", code, stderr)
+	}
+}
