@@ -2,9 +2,12 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image"
 	_ "image/png"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +25,7 @@ import (
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/internal/fixture"
 	"github.com/v8assets/v8assets/middleware"
+	"github.com/v8assets/v8assets/storage"
 )
 
 // Paths under /server other than /server/ping are v8's unknown route (spec
@@ -321,5 +325,80 @@ func TestFilenameDiskNormalised(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.ThumbRoot, "w200,h200,fcontain,q80", "ok.jpg")); err != nil {
 		t.Errorf("thumbnail not under the normalised name: %v", err)
+	}
+}
+
+// panickingStore opens files whose reads panic with value once read bytes
+// have gone out.
+type panickingStore struct {
+	storage.Store
+	value any
+}
+
+func (p panickingStore) Open(ctx context.Context, name string) (storage.Object, storage.Info, error) {
+	obj, info, err := p.Store.Open(ctx, name)
+	if err != nil {
+		return obj, info, err
+	}
+	return &panickingObject{Object: obj, value: p.value}, info, nil
+}
+
+type panickingObject struct {
+	storage.Object
+	value any
+	read  int64
+}
+
+func (o *panickingObject) Read(b []byte) (int, error) {
+	if o.read > 100<<10 {
+		panic(o.value)
+	}
+	n, err := o.Object.Read(b)
+	o.read += int64(n)
+	return n, err
+}
+
+// A panic once the headers and part of the body are out cannot become
+// v8's JSON: the response is cut short (the client sees a truncated body,
+// never JSON glued to an image), and it is logged. http.ErrAbortHandler,
+// a handler's way of asking for exactly that, passes through unlogged.
+func TestPanicMidBody(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		value  any
+		logged bool
+	}{{"a panic", "boom", true}, {"http.ErrAbortHandler", http.ErrAbortHandler, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			th := fixture.NewThumper(t)
+			big := fixture.JPEG(fixture.Photo(1200, 900, 3), 95)
+			if len(big) < 200<<10 {
+				t.Fatalf("the original is only %d bytes", len(big))
+			}
+			os.WriteFile(filepath.Join(th.Root, "big.jpg"), big, 0o644)
+			fixture.Exec(t, th.DB, `INSERT INTO directus_files (id, private_hash, filename_disk, filename_download, type, uploaded_by, uploaded_on) VALUES
+				(7, 'bigoriginal00001', 'big.jpg', 'big.jpg', 'image/jpeg', 1, NOW())`)
+			p := thumperProject(t, th)
+			p.Originals = panickingStore{Store: p.Originals, value: c.value}
+			logs := &logBuffer{}
+			srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
+				Generator: generator.New(generator.Options{}), Logger: slog.New(slog.NewJSONHandler(logs, nil))}))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/thumper/assets/bigoriginal00001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || err == nil || len(body) >= len(big) {
+				t.Errorf("status %d, %d of %d bytes, read error %v: want 200 cut short", res.StatusCode, len(body), len(big), err)
+			}
+			if bytes.Contains(body, []byte(`{"error"`)) {
+				t.Error("v8's JSON written into the image's body")
+			}
+			if got := strings.Contains(logs.String(), `"msg":"handler panicked"`); got != c.logged {
+				t.Errorf("logged %v, want %v:\n%s", got, c.logged, logs.String())
+			}
+		})
 	}
 }
