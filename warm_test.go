@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/internal/fixture"
 )
 
@@ -131,6 +132,11 @@ func TestWarmInterrupt(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit %d after SIGINT, want 130\n%s%s", code, stdout.String(), stderr.String())
 	}
+	// Only missing.jpg's two presets failed; what the interrupt abandoned
+	// is redone on resume, not counted.
+	if !strings.Contains(stdout.String(), ", failed 2\n") {
+		t.Errorf("interrupted run's summary: %q", stdout.String())
+	}
 	m := regexp.MustCompile(`resume with -since (\d+)`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("no -since in %q", stderr.String())
@@ -160,5 +166,20 @@ func TestWarmInterrupt(t *testing.T) {
 	// and the 60 added ones (missing.jpg, id 4, has none).
 	if got := generatedFiles(t, th.ThumbRoot); len(got) != 2*62 {
 		t.Errorf("%d files after resuming, want %d", len(got), 2*62)
+	}
+}
+
+// The variants warm makes of one original: its own format, plus each
+// negotiated format but the original's own; a GIF only its own.
+func TestWarmVariants(t *testing.T) {
+	for disk, want := range map[string][]string{
+		"a.jpg":  {"", "avif", "webp"},
+		"a.webp": {"", "avif"},
+		"A.AVIF": {"", "webp"},
+		"a.gif":  {""},
+	} {
+		if got := warmVariants(hashes.File{FilenameDisk: disk}, []string{"avif", "webp"}); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", disk, got, want)
+		}
 	}
 }
