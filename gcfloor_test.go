@@ -1,10 +1,14 @@
 package main
 
 import (
+	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/v8assets/v8assets/internal/fixture"
 )
 
 func TestGCPercentFor(t *testing.T) {
@@ -61,5 +65,29 @@ func TestKeepHeapFloor(t *testing.T) {
 	stop()
 	if v := gogc(); v != 100 {
 		t.Errorf("GOGC after stop = %d, want 100", v)
+	}
+}
+
+// serve keeps the heap floor while it runs (unless GOGC is set) and gives
+// GOGC back when it stops.
+func TestServeKeepsTheHeapFloor(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set: serve leaves the collector alone")
+	}
+	gcPercent := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	th := fixture.NewThumper(t)
+	addr := freeAddr(t)
+	startServe(t, mysqlConfig(t, th, addr), addr)
+	// The floor is set from a finalizer after a collection: collect until
+	// it has run.
+	for deadline := time.Now().Add(30 * time.Second); gcPercent() == 100; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve runs with GOGC 100: no heap floor")
+		}
+		runtime.GC()
 	}
 }
