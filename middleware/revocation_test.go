@@ -151,3 +151,75 @@ func TestFreezeRightAfterAWrite(t *testing.T) {
 		}
 	}
 }
+
+// Without any read or write timeout in the DSN, the query timeout alone
+// bounds a frozen database: more requests than the pool has connections
+// each get 503 within query_timeout + 1 s (the ones waiting for a
+// connection too), and so does a change probe.
+func TestQueryDeadlineAlone(t *testing.T) {
+	th := fixture.NewThumper(t)
+	admin := fixture.AdminConfig(t)
+	proxy := newFreezeProxy(t, admin.Net, admin.Addr)
+	const queryTimeout = 500 * time.Millisecond
+	cfg := admin.Clone()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", proxy.ln.Addr().String(), th.DBName
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout, cfg.InterpolateParams = time.Second, 0, 0, true
+	db, err := sqlx.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const conns = 2
+	db.SetMaxOpenConns(conns)
+	defer db.Close()
+	store := hashes.NewStore(db, nil)
+	store.SetQueryTimeout(queryTimeout)
+	p := thumperProject(t, th)
+	p.Files = store
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
+		Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
+	if res, _ := e.do(t, "GET", avatar); res.StatusCode != 200 {
+		t.Fatalf("warm: %d", res.StatusCode)
+	}
+	proxy.freeze(true)
+	defer proxy.freeze(false)
+	var wg sync.WaitGroup
+	for range 3 * conns {
+		wg.Go(func() {
+			// A hung request fails here rather than at the test's
+			// timeout.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+avatar, nil)
+			start := time.Now()
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Errorf("frozen: %v after %v", err, time.Since(start))
+				return
+			}
+			res.Body.Close()
+			if d := time.Since(start); res.StatusCode != 503 || d > queryTimeout+time.Second {
+				t.Errorf("frozen: %d after %v", res.StatusCode, d)
+			}
+		})
+	}
+	wg.Wait()
+	cache := hashes.NewCache(store, hashes.CacheOptions{Interval: time.Hour, StaleIfError: time.Minute})
+	defer cache.Close()
+	synced := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		cache.Sync(context.Background())
+		synced <- time.Since(start)
+	}()
+	select {
+	case d := <-synced:
+		if d > queryTimeout+time.Second {
+			t.Errorf("a probe of the frozen database took %v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a probe of the frozen database hangs")
+	}
+	proxy.freeze(false) // before the cache's Close waits for its probe
+}
