@@ -303,14 +303,8 @@ func TestInFlightAndShared(t *testing.T) {
 	if g.InFlight() != 1 || g.Running() != 1 {
 		t.Errorf("queued generation: in flight %d, running %d; want 1 and 1", g.InFlight(), g.Running())
 	}
-	// Every caller has found no file; the few instructions from there to
-	// joining the generation take far less than the pause.
-	for deadline := time.Now().Add(5 * time.Second); thumbs.opens.Load() < callers; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("callers did not look for the file")
-		}
-	}
-	time.Sleep(20 * time.Millisecond)
+	// Every caller has found no file and waits for the one generation.
+	waitFor(t, func() bool { return g.callers.Load() == callers })
 	release()
 	var generated, shared int
 	for range callers {

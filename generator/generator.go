@@ -101,8 +101,11 @@ type Result struct {
 
 // Generator produces thumbnails. It is safe for concurrent use.
 type Generator struct {
-	sched    *scheduler
-	running  atomic.Int64
+	sched   *scheduler
+	running atomic.Int64
+	// callers counts the calls that have joined a generation, their own
+	// or one they share, and wait for it.
+	callers  atomic.Int64
 	timeout  time.Duration
 	group    singleflight.Group
 	base     context.Context
@@ -231,6 +234,9 @@ func (g *Generator) generateShared(ctx context.Context, originals, thumbs storag
 		// under the generator's context, not the first caller's.
 		return g.generate(g.base, originals, thumbs, job)
 	})
+	// Counted once DoChan has returned: the call has joined the group.
+	g.callers.Add(1)
+	defer g.callers.Add(-1)
 	select {
 	case r := <-ch:
 		if r.Err != nil {

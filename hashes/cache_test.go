@@ -133,10 +133,13 @@ func TestCacheSignalRules(t *testing.T) {
 	var queries atomic.Int64
 	store := hashes.NewStore(th.DB, func(string, time.Duration) { queries.Add(1) })
 	p := &switchableProbe{sig: hashes.Signal{Files: "v1", Settings: "v1"}}
-	const interval = 100 * time.Millisecond
+	// change_probe 1 h: only the test's own Syncs probe; its clock moves
+	// only when the test says.
+	const interval = time.Hour
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	var mu sync.Mutex
 	reasons := map[string]int{}
-	c := hashes.NewCache(store, hashes.CacheOptions{Interval: interval, StaleIfError: time.Minute, Probe: p.probe,
+	c := hashes.NewCache(store, hashes.CacheOptions{Interval: interval, StaleIfError: 100 * time.Hour, Probe: p.probe, Now: clock.Now,
 		Events: hashes.CacheEvents{Invalidate: func(r string) { mu.Lock(); reasons[r]++; mu.Unlock() }}})
 	defer c.Close()
 	other := otherConnection(t, th)
@@ -149,7 +152,10 @@ func TestCacheSignalRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotate("unseen0000000001")
-	time.Sleep(6 * interval)
+	for range 6 {
+		clock.add(interval)
+		c.Sync(context.Background())
+	}
 	if _, err := find(c, fixture.SmallHash); err != nil {
 		t.Fatalf("a trusted entry was dropped without a signal: %v", err)
 	}
@@ -167,11 +173,14 @@ func TestCacheSignalRules(t *testing.T) {
 	}
 	find(c, "unseen0000000001")
 	rotate("nullsig000000001")
-	d := within(t, 4*interval+300*time.Millisecond, "update while the signal is NULL", func() bool {
-		_, err := find(c, "unseen0000000001")
-		return errors.Is(err, hashes.ErrNotFound)
-	})
-	t.Logf("seen after %v with a NULL signal", d)
+	clock.add(4*interval - time.Second)
+	if _, err := find(c, "unseen0000000001"); err != nil {
+		t.Errorf("a NULL-signal entry younger than 4 × change_probe was dropped: %v", err)
+	}
+	clock.add(time.Second)
+	if _, err := find(c, "unseen0000000001"); !errors.Is(err, hashes.ErrNotFound) {
+		t.Errorf("a NULL-signal entry still answers after 4 × change_probe: %v", err)
+	}
 
 	p.set(hashes.Signal{}, errors.New("Error 1142: SELECT command denied"))
 	c.Sync(context.Background())

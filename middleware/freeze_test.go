@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,7 +125,8 @@ func TestFrozenDatabase(t *testing.T) {
 	}
 	db.SetMaxOpenConns(fixture.MaxOpenConns)
 	defer db.Close()
-	store := hashes.NewStore(db, nil)
+	var queries atomic.Int64
+	store := hashes.NewStore(db, func(string, time.Duration) { queries.Add(1) })
 	store.SetQueryTimeout(queryTimeout)
 	const stale = 3 * time.Second
 	var evMu sync.Mutex
@@ -133,8 +136,33 @@ func TestFrozenDatabase(t *testing.T) {
 		events = append(events, time.Now().Format("05.000")+" "+ev)
 		evMu.Unlock()
 	}
+	// seen waits until an event matching what has been noted since mark.
+	seen := func(what string, mark int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			evMu.Lock()
+			for _, ev := range events[mark:] {
+				if strings.HasSuffix(ev, " "+what) {
+					evMu.Unlock()
+					return
+				}
+			}
+			evMu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q event in 30 s", what)
+			}
+		}
+	}
+	mark := func() int { evMu.Lock(); defer evMu.Unlock(); return len(events) }
 	cache := hashes.NewCache(store, hashes.CacheOptions{Interval: 100 * time.Millisecond, StaleIfError: stale,
-		Events: hashes.CacheEvents{Invalidate: func(r string) { note("drop " + r) }, Lookup: func(r string) { note("lookup " + r) }}})
+		Events: hashes.CacheEvents{Invalidate: func(r string) { note("drop " + r) }, Lookup: func(r string) { note("lookup " + r) },
+			Probe: func(_ time.Duration, err error) {
+				if err != nil {
+					note("probe failed")
+				} else {
+					note("probe ok")
+				}
+			}}})
 	defer cache.Close()
 	p := thumperProject(t, th)
 	p.Files = cache
@@ -143,24 +171,42 @@ func TestFrozenDatabase(t *testing.T) {
 	defer srv.Close()
 	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
 
-	// The fixture's rows were just written: the probe drops the cache at
-	// every turn while UPDATE_TIME is within two (whole) seconds of NOW(),
-	// which is up to three seconds.
-	time.Sleep(3200 * time.Millisecond)
+	// The fixture's rows were just written: entries are revalidated at
+	// every probe while UPDATE_TIME is within two (whole) seconds of NOW().
+	// Wait for the database's clock to leave that window, then for a probe
+	// after it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var age int
+		if err := th.DB.Get(&age, `SELECT TIMESTAMPDIFF(SECOND, UPDATE_TIME, NOW()) FROM information_schema.TABLES
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'directus_files'`); err != nil {
+			t.Fatal(err)
+		}
+		if age > 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("directus_files stays recently changed")
+		}
+	}
+	// The first probe to end may have read the clock before, the second
+	// then drops the cache once more (recent_end); from the third on the
+	// signal is steady.
+	for range 3 {
+		seen("probe ok", mark())
+	}
 	if res, _ := e.do(t, "GET", avatar); res.StatusCode != 200 {
 		t.Fatalf("warm: %d", res.StatusCode)
 	}
 	proxy.freeze(true)
-	frozenAt := time.Now()
-	time.Sleep(300 * time.Millisecond) // a few probes hang and fail
-	start := time.Now()
+	seen("probe failed", mark())
+	before := queries.Load()
 	res, _ := e.do(t, "GET", avatar)
-	if res.StatusCode != 200 || time.Since(start) > 200*time.Millisecond {
+	if res.StatusCode != 200 || queries.Load() != before {
 		evMu.Lock()
-		t.Errorf("cached hit while frozen: %d after %v; frozen at %s; events %v", res.StatusCode, time.Since(start), frozenAt.Format("05.000"), events)
+		t.Errorf("cached hit while frozen: %d after %d queries; events %v", res.StatusCode, queries.Load()-before, events)
 		evMu.Unlock()
 	}
-	start = time.Now()
+	start := time.Now()
 	res, body := e.do(t, "GET", "/thumper/assets/"+fixture.SmallHash)
 	wantV8Error(t, res, body, 503, nil, "Database unavailable")
 	if d := time.Since(start); d > queryTimeout+time.Second {
@@ -190,11 +236,9 @@ func TestFrozenDatabase(t *testing.T) {
 
 	e.do(t, "GET", avatar)
 	cache.Sync(context.Background())
+	m := mark()
 	proxy.freeze(true)
-	frozenAt = time.Now()
-	for time.Since(frozenAt) < stale+500*time.Millisecond {
-		time.Sleep(100 * time.Millisecond)
-	}
+	seen("drop stale_if_error", m)
 	start = time.Now()
 	res, body = e.do(t, "GET", avatar)
 	wantV8Error(t, res, body, 503, nil, "Database unavailable")
