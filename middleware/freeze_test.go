@@ -106,25 +106,48 @@ func (p *freezeProxy) freeze(on bool) {
 	}
 }
 
+// frozenDB opens the fixture's database through a freeze proxy, with the
+// pool bounded like the fixtures'; driverTimeouts also sets the driver's
+// read and write timeouts to queryTimeout (the server's DSN does).
+func frozenDB(t *testing.T, th *fixture.Thumper, queryTimeout time.Duration, driverTimeouts bool) (*freezeProxy, *sqlx.DB) {
+	t.Helper()
+	admin := fixture.AdminConfig(t)
+	proxy := newFreezeProxy(t, admin.Net, admin.Addr)
+	cfg := admin.Clone()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", proxy.ln.Addr().String(), th.DBName
+	cfg.Timeout, cfg.InterpolateParams = time.Second, true
+	if driverTimeouts {
+		cfg.ReadTimeout, cfg.WriteTimeout = queryTimeout, queryTimeout
+	}
+	db, err := sqlx.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(fixture.MaxOpenConns)
+	t.Cleanup(func() { db.Close() })
+	return proxy, db
+}
+
+// serveFiles serves the fixture project with lookups through files and a
+// generator of its own.
+func serveFiles(t *testing.T, th *fixture.Thumper, files middleware.Files) *env {
+	t.Helper()
+	p := thumperProject(t, th)
+	p.Files = files
+	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
+		Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(srv.Close)
+	return &env{Thumper: th, srv: srv, logs: &logBuffer{}}
+}
+
 // A frozen database stalls nothing: cached ids keep answering, an uncached
 // one gets 503 "Database unavailable" within query_timeout + 1 s, /readyz is
 // 503; after the thaw everything recovers without a restart; and once
 // stale_if_error has passed while frozen, cached ids get the 503 too.
 func TestFrozenDatabase(t *testing.T) {
 	th := fixture.NewThumper(t)
-	admin := fixture.AdminConfig(t)
-	proxy := newFreezeProxy(t, admin.Net, admin.Addr)
 	const queryTimeout = 500 * time.Millisecond
-	cfg := admin.Clone()
-	cfg.Net, cfg.Addr, cfg.DBName = "tcp", proxy.ln.Addr().String(), th.DBName
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = time.Second, queryTimeout, queryTimeout
-	cfg.InterpolateParams = true
-	db, err := sqlx.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(fixture.MaxOpenConns)
-	defer db.Close()
+	proxy, db := frozenDB(t, th, queryTimeout, true)
 	var queries atomic.Int64
 	store := hashes.NewStore(db, func(string, time.Duration) { queries.Add(1) })
 	store.SetQueryTimeout(queryTimeout)
@@ -164,12 +187,7 @@ func TestFrozenDatabase(t *testing.T) {
 				}
 			}}})
 	defer cache.Close()
-	p := thumperProject(t, th)
-	p.Files = cache
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
-		Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
-	defer srv.Close()
-	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
+	e := serveFiles(t, th, cache)
 
 	// The fixture's rows were just written: entries are revalidated at
 	// every probe while UPDATE_TIME is within two (whole) seconds of NOW().

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/hashes"
 	"github.com/v8assets/v8assets/internal/fixture"
@@ -92,18 +90,8 @@ func TestRotationWhileWaitingForGeneration(t *testing.T) {
 // answering within stale_if_error instead of 503.
 func TestFreezeRightAfterAWrite(t *testing.T) {
 	th := fixture.NewThumper(t)
-	admin := fixture.AdminConfig(t)
-	proxy := newFreezeProxy(t, admin.Net, admin.Addr)
 	const queryTimeout = 500 * time.Millisecond
-	cfg := admin.Clone()
-	cfg.Net, cfg.Addr, cfg.DBName = "tcp", proxy.ln.Addr().String(), th.DBName
-	cfg.Timeout, cfg.InterpolateParams = time.Second, true
-	db, err := sqlx.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(fixture.MaxOpenConns)
-	defer db.Close()
+	proxy, db := frozenDB(t, th, queryTimeout, false)
 	store := hashes.NewStore(db, nil)
 	store.SetQueryTimeout(queryTimeout)
 	var mu sync.Mutex
@@ -117,12 +105,7 @@ func TestFreezeRightAfterAWrite(t *testing.T) {
 			}
 		}}})
 	defer cache.Close()
-	p := thumperProject(t, th)
-	p.Files = cache
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
-		Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
-	defer srv.Close()
-	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
+	e := serveFiles(t, th, cache)
 
 	if res, _ := e.do(t, "GET", avatar); res.StatusCode != 200 {
 		t.Fatalf("warm: %d", res.StatusCode)
@@ -158,27 +141,14 @@ func TestFreezeRightAfterAWrite(t *testing.T) {
 // connection too), and so does a change probe.
 func TestQueryDeadlineAlone(t *testing.T) {
 	th := fixture.NewThumper(t)
-	admin := fixture.AdminConfig(t)
-	proxy := newFreezeProxy(t, admin.Net, admin.Addr)
 	const queryTimeout = 500 * time.Millisecond
-	cfg := admin.Clone()
-	cfg.Net, cfg.Addr, cfg.DBName = "tcp", proxy.ln.Addr().String(), th.DBName
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout, cfg.InterpolateParams = time.Second, 0, 0, true
-	db, err := sqlx.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
+	proxy, db := frozenDB(t, th, queryTimeout, false)
 	const conns = 2
 	db.SetMaxOpenConns(conns)
-	defer db.Close()
 	store := hashes.NewStore(db, nil)
 	store.SetQueryTimeout(queryTimeout)
-	p := thumperProject(t, th)
-	p.Files = store
-	srv := httptest.NewServer(middleware.New([]*middleware.Project{p}, middleware.Options{
-		Generator: generator.New(generator.Options{}), Logger: slog.New(slog.DiscardHandler)}))
-	defer srv.Close()
-	e := &env{Thumper: th, srv: srv, logs: &logBuffer{}}
+	e := serveFiles(t, th, store)
+	srv := e.srv
 	if res, _ := e.do(t, "GET", avatar); res.StatusCode != 200 {
 		t.Fatalf("warm: %d", res.StatusCode)
 	}
