@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -252,5 +253,42 @@ func assertNoFiles(t testing.TB, dir string) {
 			t.Errorf("left behind: %s", path)
 		}
 		return nil
+	})
+}
+
+// A worker whose data size grew past RecycleGrowth is retired after its
+// job, so what a large job made the allocators keep goes back to the
+// system; small jobs keep their worker.
+func TestWorkerRecyclesAfterGrowth(t *testing.T) {
+	grey := fixture.PNG(image.NewGray(image.Rect(0, 0, 3000, 3000)))
+	r := newRoots(t, map[string][]byte{"big.png": grey, "a.jpg": fixture.JPEG(fixture.Photo(100, 100, 4), 90)})
+	g := New(Options{Workers: 1, Isolation: &Isolation{Command: isolation().Command, Env: isolation().Env, RecycleGrowth: 4 << 20}})
+	defer g.Shutdown(context.Background())
+	workers := func() map[int]bool {
+		pids := map[int]bool{}
+		for _, c := range children(t) {
+			pids[c] = true
+		}
+		return pids
+	}
+	run := func(j Job) map[int]bool {
+		t.Helper()
+		if _, err := g.Thumbnail(context.Background(), r.originals, r.thumbs, j); err != nil {
+			t.Fatal(err)
+		}
+		return workers()
+	}
+	first := run(job("a.jpg", "jpg", 10, 10, false, 80))
+	if same := run(job("a.jpg", "jpg", 11, 11, false, 80)); !maps.Equal(first, same) {
+		t.Errorf("a small job retired its worker: %v, then %v", first, same)
+	}
+	run(job("big.png", "png", 3000, 3000, false, 80))
+	waitFor(t, func() bool {
+		for pid := range workers() {
+			if first[pid] {
+				return false
+			}
+		}
+		return true
 	})
 }
