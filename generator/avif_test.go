@@ -215,3 +215,30 @@ func TestEstimateBoundsAVIFDecode(t *testing.T) {
 		t.Errorf("peak heap growth %d exceeds the estimate %d", peak, est)
 	}
 }
+
+// An AVIF thumbnail past AV1's level 6 is refused before anything is
+// decoded or encoded: Debian 12's libaom writes such files broken.
+func TestAVIFLevelLimit(t *testing.T) {
+	if !CanEncode("avif") {
+		t.Skip("AVIF needs the cgo build")
+	}
+	for _, c := range []struct {
+		w, h int
+		ok   bool
+	}{{8192, 4352, true}, {4352, 8192, true}, {8200, 4800, false}, {16385, 10, false}, {10, 8705, false}} {
+		if got := CanEncodeAt("avif", c.w, c.h); got != c.ok {
+			t.Errorf("CanEncodeAt(avif, %d, %d) = %v", c.w, c.h, got)
+		}
+	}
+	src := fixture.JPEG(fixture.Photo(100, 100, 1), 90)
+	j := job("a.jpg", "avif", 8200, 4800, false, 80)
+	j.MaxSourcePixels = 100_000_000
+	var out bytes.Buffer
+	err := Render(context.Background(), src, j, &out)
+	if e := v8err.As(err); e == nil || e.Message != "Thumbnail is too large for AVIF: 8200x4800 exceeds 35651584 pixels." {
+		t.Fatalf("8200x4800 AVIF: %v", err)
+	}
+	if !CanEncodeAt("jpg", 8200, 4800) {
+		t.Error("the limit is AVIF's only")
+	}
+}

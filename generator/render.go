@@ -73,6 +73,9 @@ func render(ctx context.Context, src []byte, job Job, out io.Writer, stream bool
 	if int64(tw)*int64(th) > job.MaxSourcePixels {
 		return unprocessable(fmt.Sprintf("Thumbnail is too large: %dx%d exceeds %d pixels.", tw, th, job.MaxSourcePixels), nil)
 	}
+	if job.Format == "avif" && Native && !CanEncodeAt("avif", tw, th) {
+		return errAVIFTooLarge(tw, th)
+	}
 
 	// The whole picture must decode at least this large for the box to
 	// still cover tw×th.
@@ -185,9 +188,26 @@ func encode(w io.Writer, img image.Image, job Job, source *image.Paletted) error
 	case "webp":
 		return encodeWebP(w, toNRGBA(img), q)
 	case "avif":
+		if b := img.Bounds(); !CanEncodeAt("avif", b.Dx(), b.Dy()) && Native {
+			return errAVIFTooLarge(b.Dx(), b.Dy())
+		}
 		return encodeAVIF(w, toNRGBA(img), q)
 	}
 	return unprocessable("Invalid file format.", nil)
+}
+
+// AV1's level 6 limits (8192×4352 pixels, 16384 by 8704 at most), past
+// which Debian 12's libaom 3.6.0 writes AVIFs that only libaom decodes
+// (dav1d, what browsers use, refuses them): larger AVIF thumbnails are
+// refused rather than written broken.
+const (
+	avifMaxPixels = 8192 * 4352
+	avifMaxWidth  = 16384
+	avifMaxHeight = 8704
+)
+
+func errAVIFTooLarge(w, h int) error {
+	return unprocessable(fmt.Sprintf("Thumbnail is too large for AVIF: %dx%d exceeds %d pixels.", w, h, avifMaxPixels), nil)
 }
 
 // Encode writes img in format (jpg, jpeg, png, gif, webp or avif) at quality
@@ -196,6 +216,15 @@ func encode(w io.Writer, img image.Image, job Job, source *image.Paletted) error
 // this build cannot encode them (CanEncode).
 func Encode(w io.Writer, img image.Image, format string, q int) error {
 	return encode(w, img, Job{Format: format, Quality: q, Rendering: RenderFast}, nil)
+}
+
+// CanEncodeAt reports whether this build writes a w×h thumbnail in format:
+// CanEncode, and for AVIF no more than AV1's level 6 allows.
+func CanEncodeAt(format string, w, h int) bool {
+	if format == "avif" && (int64(w)*int64(h) > avifMaxPixels || w > avifMaxWidth || h > avifMaxHeight) {
+		return false
+	}
+	return CanEncode(format)
 }
 
 // CanEncode reports whether this build writes thumbnails in format: every

@@ -17,6 +17,7 @@ import (
 	"github.com/v8assets/v8assets/generator"
 	"github.com/v8assets/v8assets/internal/fixture"
 	"github.com/v8assets/v8assets/middleware"
+	"github.com/v8assets/v8assets/whitelist"
 )
 
 // Accept headers as browsers send them for <img>.
@@ -193,4 +194,24 @@ func equalHeaders(a, b http.Header) bool {
 		}
 	}
 	return true
+}
+
+// A thumbnail larger than AV1's level 6 is negotiated to the next format
+// the client names (libaom would write an AVIF only libaom reads).
+func TestNegotiateAVIFSize(t *testing.T) {
+	if !generator.CanEncode("avif") {
+		t.Skip("the pure-Go build encodes neither AVIF nor WebP")
+	}
+	th := middleware.Thumbnails{AutoFormats: []string{"avif", "webp"}}
+	accept := []string{"image/avif,image/webp,*/*;q=0.8"}
+	req := whitelist.Request{Key: whitelist.Param{Value: "big", Present: true}}
+	for _, c := range []struct {
+		w, h int
+		want string
+	}{{8192, 4352, "avif"}, {6000, 6000, "webp"}, {16385, 100, "webp"}} {
+		spec := whitelist.Spec{Width: c.w, Height: c.h, Format: "jpg", SourceExt: "jpg"}
+		if got := th.Negotiate(req, spec, accept); got != c.want {
+			t.Errorf("%dx%d: %q, want %q", c.w, c.h, got, c.want)
+		}
+	}
 }

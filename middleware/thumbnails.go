@@ -36,7 +36,8 @@ type Thumbnails struct {
 func Negotiable(sourceExt string) bool { return sourceExt != "gif" }
 
 // Negotiate returns the format a thumbnail request should get instead of
-// spec's: the first of AutoFormats that accept names with q > 0. It returns "" — keep spec's format — when AutoFormats is
+// spec's: the first of AutoFormats that accept names with q > 0 and that
+// can be written at spec's size. It returns "" — keep spec's format — when AutoFormats is
 // empty, the request names a format (param mode; key mode ignores format,
 // as v8 did), or the original is not Negotiable.
 func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept []string) string {
@@ -44,7 +45,8 @@ func (t Thumbnails) Negotiate(req whitelist.Request, spec whitelist.Spec, accept
 		return ""
 	}
 	for _, f := range t.AutoFormats {
-		if accepts(accept, "image/"+f) {
+		// A size the format cannot be written at falls to the next one.
+		if accepts(accept, "image/"+f) && generator.CanEncodeAt(f, spec.Width, spec.Height) {
 			return f
 		}
 	}
