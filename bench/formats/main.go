@@ -1,12 +1,18 @@
-// Command formats compares the thumbnail formats for bench/formats.sh: for
-// the demo photos and generated photo-like images, at each preset of a fresh
-// v8 install, it makes the resized pixels once (generator.Render to PNG),
-// encodes them as JPEG, WebP and AVIF with generator.Encode, and prints the
-// bytes, the median encode time and the SSIM of each output against those
-// pixels, then a summary against the targets of issue #15.
+// Command formats compares the thumbnail formats for bench/formats.sh. It
+// makes the resized pixels of each source at each preset of a fresh v8
+// install once (generator.Render to PNG), encodes them as JPEG, WebP and
+// AVIF with generator.Encode, and measures each output against those pixels
+// with ssim.Color (red, green and blue, composited over black and over
+// white; the worse of the two). It reports on the held-out set, which
+// calibration never sees: its sources are generated differently (portrait
+// photo-like images of other seeds, flat-colour graphics with sharp edges,
+// half-transparent images) from the calibration set (v8's demo photos and
+// landscape photo-like images). Formats are compared at q80 and at equal
+// quality: WebP and AVIF at the lowest quality whose mean SSIM reaches
+// JPEG q80's.
 //
-//	formats -demo DIR [-photos N] [-q 80] [-n 5]
-//	formats -demo DIR -calibrate    fit the AVIF quality map to JPEG's SSIM
+//	formats -demo DIR [-set heldout|calibration] [-photos N] [-q 80] [-n 5]
+//	formats -demo DIR -calibrate    fit the AVIF quality map to JPEG's SSIM, on the calibration set
 package main
 
 import (
@@ -65,17 +71,27 @@ type sample struct {
 
 func main() {
 	demo := flag.String("demo", "uploads/demo/originals", "directory of the demo originals (its .jpg files are used)")
-	photos := flag.Int("photos", 4, "generated photo-like 1800×1200 JPEGs to add")
+	photos := flag.Int("photos", 4, "generated photo-like images to add to each set")
+	set := flag.String("set", "heldout", "which sources to report on: heldout or calibration")
 	q := flag.Int("q", 80, "quality")
 	n := flag.Int("n", 5, "encodes per output for the median time")
-	calibrate := flag.Bool("calibrate", false, "print, for JPEG qualities, the AVIF quality of equal mean SSIM")
+	calibrate := flag.Bool("calibrate", false, "print, for JPEG qualities, the AVIF quality of equal mean SSIM (calibration set)")
 	flag.Parse()
 
-	samples := load(*demo, *photos)
 	if *calibrate {
-		runCalibrate(samples)
+		runCalibrate(samplesOf(calibrationSources(*demo, *photos)))
 		return
 	}
+	var samples []sample
+	switch *set {
+	case "heldout":
+		samples = samplesOf(heldOutSources(*photos))
+	case "calibration":
+		samples = samplesOf(calibrationSources(*demo, *photos))
+	default:
+		log.Fatalf("-set %q: heldout or calibration", *set)
+	}
+	fmt.Printf("set %s: %d thumbnails\n", *set, len(samples))
 	type total struct {
 		bytes    int64
 		ssimSum  float64
@@ -94,7 +110,7 @@ func main() {
 		for _, f := range formats {
 			out, ms := encode(s.pixels, f, *q, *n)
 			got := decode(out)
-			v := ssim.Of(s.pixels, got)
+			v := ssim.Color(s.pixels, got)
 			if f == "jpg" {
 				jpegBytes, jpegSSIM = len(out), v
 			}
@@ -126,6 +142,17 @@ func main() {
 	}
 	webp, avif := totals["webp"], totals["avif"]
 	webpRatio, avifRatio := float64(webp.bytes)/float64(jpegTotal), float64(avif.bytes)/float64(jpegTotal)
+	want := meanSSIM(samples, "jpg", *q)
+	fmt.Printf("\nat equal quality: the lowest quality whose mean SSIM reaches JPEG q%d's (%.4f):\n", *q, want)
+	for _, f := range []string{"webp", "avif"} {
+		fq := equalQuality(samples, f, want)
+		var b int64
+		for _, s := range samples {
+			out, _ := encode(s.pixels, f, fq, 1)
+			b += int64(len(out))
+		}
+		fmt.Printf("  %-5s q%-3d %9d bytes  %.3f× JPEG  mean ssim %.4f\n", f, fq, b, float64(b)/float64(jpegTotal), meanSSIM(samples, f, fq))
+	}
 	fmt.Printf("targets: WebP ≤ 0.75× JPEG at mean SSIM within 0.005: %.3f×, %+.4f: %s\n", webpRatio,
 		webp.ssimSum/float64(len(samples)), verdict(webpRatio <= 0.75 && webp.ssimSum/float64(len(samples)) >= -0.005))
 	fmt.Printf("         AVIF ≤ 0.60× JPEG at mean SSIM within 0.005: %.3f×, %+.4f: %s\n", avifRatio,
@@ -133,9 +160,9 @@ func main() {
 	fmt.Printf("         AVIF encode of a 300×300 thumbnail ≤ 100 ms median: %.2f ms: %s\n", median(avif300), verdict(median(avif300) <= 100))
 }
 
-// load makes the samples: every preset of every source, resized by the
-// generator's fast rendering.
-func load(demo string, photos int) []sample {
+// calibrationSources are v8's demo photos and landscape photo-like images:
+// what the AVIF quality map is fitted on.
+func calibrationSources(demo string, photos int) []source {
 	var sources []source
 	names, err := filepath.Glob(filepath.Join(demo, "*.jpg"))
 	if err != nil || len(names) == 0 {
@@ -152,6 +179,44 @@ func load(demo string, photos int) []sample {
 	for i := range photos {
 		sources = append(sources, source{fmt.Sprintf("photo-%d", i+1), "jpg", fixture.JPEG(fixture.Photo(1800, 1200, uint64(100+i)), 90)})
 	}
+	return sources
+}
+
+// heldOutSources are made otherwise than the calibration set: portrait
+// photo-like images of other seeds and sizes, flat-colour graphics with
+// sharp edges, and half-transparent images (PNG, so alpha counts).
+func heldOutSources(photos int) []source {
+	var sources []source
+	for i := range photos {
+		sources = append(sources, source{fmt.Sprintf("portrait-%d", i+1), "jpg", fixture.JPEG(fixture.Photo(1000, 1500, uint64(900+i)), 92)})
+	}
+	sources = append(sources,
+		source{"graphic", "png", fixture.PNG(graphic(1600, 1000))},
+		source{"transparent", "png", fixture.PNG(fixture.HalfTransparent(1200, 900))})
+	return sources
+}
+
+// graphic draws flat-colour rectangles and thin lines: what logos, charts
+// and screenshots look like, and what photo-tuned encoders blur.
+func graphic(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	colors := [][3]uint8{{230, 57, 70}, {241, 250, 238}, {168, 218, 220}, {69, 123, 157}, {29, 53, 87}, {255, 183, 3}}
+	for y := range h {
+		for x := range w {
+			c := colors[(x/(w/6)+y/(h/4))%len(colors)]
+			if x%97 < 3 || y%61 < 2 {
+				c = [3]uint8{20, 20, 20}
+			}
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c[0], c[1], c[2], 255
+		}
+	}
+	return img
+}
+
+// samplesOf makes every preset of every source, resized by the generator's
+// fast rendering.
+func samplesOf(sources []source) []sample {
 	var samples []sample
 	for _, src := range sources {
 		for _, p := range presets {
@@ -211,27 +276,34 @@ func meanSSIM(samples []sample, format string, q int) float64 {
 	var sum float64
 	for _, s := range samples {
 		out, _ := encode(s.pixels, format, q, 1)
-		sum += ssim.Of(s.pixels, decode(out))
+		sum += ssim.Color(s.pixels, decode(out))
 	}
 	return sum / float64(len(samples))
 }
 
+// equalQuality returns the lowest quality at which format's mean SSIM over
+// the samples reaches want (100 if none does). Mean SSIM rises with the
+// quality, so a binary search finds it.
+func equalQuality(samples []sample, format string, want float64) int {
+	lo, hi := 1, 100
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if meanSSIM(samples, format, mid) >= want {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
 // runCalibrate prints, for each JPEG quality, the lowest AVIF quality (under
-// the generator's current map) whose mean SSIM reaches JPEG's. Mean SSIM
-// rises with the quality, so a binary search finds it.
+// the generator's current map) whose mean SSIM reaches JPEG's.
 func runCalibrate(samples []sample) {
 	fmt.Println("jpeg_q  jpeg_ssim  avif_q  avif_ssim")
 	for _, q := range []int{30, 40, 50, 60, 70, 80, 85, 90, 95} {
 		want := meanSSIM(samples, "jpg", q)
-		lo, hi := 1, 100
-		for lo < hi {
-			mid := (lo + hi) / 2
-			if meanSSIM(samples, "avif", mid) >= want {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
-		}
-		fmt.Printf("%6d  %9.4f  %6d  %9.4f\n", q, want, lo, meanSSIM(samples, "avif", lo))
+		aq := equalQuality(samples, "avif", want)
+		fmt.Printf("%6d  %9.4f  %6d  %9.4f\n", q, want, aq, meanSSIM(samples, "avif", aq))
 	}
 }

@@ -17,12 +17,43 @@ import (
 // images and less for worse likeness; images of different sizes, or smaller
 // than the window, give NaN.
 func Of(a, b image.Image) float64 {
-	ab, bb := a.Bounds(), b.Bounds()
-	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() || ab.Dx() < window || ab.Dy() < window {
+	w, h, ok := comparable(a, b)
+	if !ok {
 		return math.NaN()
 	}
-	w, h := ab.Dx(), ab.Dy()
-	x, y := luma(a), luma(b)
+	return planes(luma(a), luma(b), w, h)
+}
+
+// Color returns the lower of two SSIMs of a and b: with both composited
+// over black, and over white; each is the mean of the SSIMs of the red,
+// green and blue planes. Errors in chroma and in alpha, which luma over
+// white alone does not see, lower it. NaN as for Of.
+func Color(a, b image.Image) float64 {
+	w, h, ok := comparable(a, b)
+	if !ok {
+		return math.NaN()
+	}
+	worst := math.Inf(1)
+	for _, bg := range []float64{0, 255} {
+		var sum float64
+		for c := range 3 {
+			sum += planes(channel(a, c, bg), channel(b, c, bg), w, h)
+		}
+		worst = min(worst, sum/3)
+	}
+	return worst
+}
+
+func comparable(a, b image.Image) (w, h int, ok bool) {
+	ab, bb := a.Bounds(), b.Bounds()
+	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() || ab.Dx() < window || ab.Dy() < window {
+		return 0, 0, false
+	}
+	return ab.Dx(), ab.Dy(), true
+}
+
+// planes returns the mean SSIM of two w×h planes of samples.
+func planes(x, y []float64, w, h int) float64 {
 	xx, yy, xy := make([]float64, w*h), make([]float64, w*h), make([]float64, w*h)
 	for i := range x {
 		xx[i], yy[i], xy[i] = x[i]*x[i], y[i]*y[i], x[i]*y[i]
@@ -78,6 +109,21 @@ func blur(p []float64, w, h int) []float64 {
 				s += c * rows[(y+k)*ow+x]
 			}
 			out[y*ow+x] = s
+		}
+	}
+	return out
+}
+
+// channel returns colour c (0 red, 1 green, 2 blue) of img composited
+// over a background of value bg.
+func channel(img image.Image, c int, bg float64) []float64 {
+	b := img.Bounds()
+	out := make([]float64, 0, b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			p := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			a := float64(p.A) / 255
+			out = append(out, float64([3]uint8{p.R, p.G, p.B}[c])*a+bg*(1-a))
 		}
 	}
 	return out

@@ -65,3 +65,34 @@ func TestOf(t *testing.T) {
 		t.Errorf("smaller than the window gave %v, want NaN", v)
 	}
 }
+
+// Color sees what luma over white misses: a hue shift at equal luma, and
+// alpha that differs only over black.
+func TestColor(t *testing.T) {
+	// Red and blue of two unrelated noises.
+	base, other := noise(64, 48, 3, 60), noise(64, 48, 4, 60)
+	for i := 0; i < len(base.Pix); i += 4 {
+		base.Pix[i+1], base.Pix[i+2] = 128, other.Pix[i]
+	}
+	if got := Color(base, base); got != 1 {
+		t.Errorf("identical: %v", got)
+	}
+	// Swap red and blue around their mean luma: luma nearly unchanged.
+	swapped := image.NewNRGBA(base.Bounds())
+	copy(swapped.Pix, base.Pix)
+	for i := 0; i < len(swapped.Pix); i += 4 {
+		swapped.Pix[i], swapped.Pix[i+2] = swapped.Pix[i+2], swapped.Pix[i]
+	}
+	if l, c := Of(base, swapped), Color(base, swapped); c >= l-0.05 {
+		t.Errorf("red and blue swapped: luma SSIM %.4f, colour SSIM %.4f; colour should be far lower", l, c)
+	}
+	// White, opaque against white, transparent: equal over white only.
+	white := image.NewNRGBA(base.Bounds())
+	for i := range white.Pix {
+		white.Pix[i] = 255
+	}
+	clear := image.NewNRGBA(base.Bounds())
+	if l, c := Of(white, clear), Color(white, clear); l != 1 || c > 0.1 {
+		t.Errorf("opaque white against transparent: luma over white %.4f, colour (worst background) %.4f", l, c)
+	}
+}
