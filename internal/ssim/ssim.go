@@ -117,27 +117,28 @@ func blur(p []float64, w, h int) []float64 {
 // channel returns colour c (0 red, 1 green, 2 blue) of img composited
 // over a background of value bg.
 func channel(img image.Image, c int, bg float64) []float64 {
+	return samples(img, func(p color.NRGBA, a float64) float64 {
+		return float64([3]uint8{p.R, p.G, p.B}[c])*a + bg*(1-a)
+	})
+}
+
+// luma returns img's BT.601 luma composited over white.
+func luma(img image.Image) []float64 {
+	return samples(img, func(p color.NRGBA, a float64) float64 {
+		over := func(v uint8) float64 { return float64(v)*a + 255*(1-a) }
+		return 0.299*over(p.R) + 0.587*over(p.G) + 0.114*over(p.B)
+	})
+}
+
+// samples returns f of every pixel of img in row order, given the pixel
+// and its alpha in 0..1.
+func samples(img image.Image, f func(p color.NRGBA, alpha float64) float64) []float64 {
 	b := img.Bounds()
 	out := make([]float64, 0, b.Dx()*b.Dy())
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			p := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			a := float64(p.A) / 255
-			out = append(out, float64([3]uint8{p.R, p.G, p.B}[c])*a+bg*(1-a))
-		}
-	}
-	return out
-}
-
-func luma(img image.Image) []float64 {
-	b := img.Bounds()
-	out := make([]float64, 0, b.Dx()*b.Dy())
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			a := float64(c.A) / 255
-			over := func(v uint8) float64 { return float64(v)*a + 255*(1-a) }
-			out = append(out, 0.299*over(c.R)+0.587*over(c.G)+0.114*over(c.B))
+			out = append(out, f(p, float64(p.A)/255))
 		}
 	}
 	return out
