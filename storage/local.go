@@ -24,8 +24,9 @@ type Local struct {
 	// the directory at dir is no longer the one it holds (deleted and
 	// recreated); the old one is closed by its cleanup once unused.
 	root atomic.Pointer[rootDir]
-	// stuck counts opens past their deadline that have not returned.
-	stuck atomic.Int64
+	// opens holds the start (Unix nanoseconds) of each open in progress;
+	// 0 is a free slot.
+	opens [maxStuckOpens]atomic.Int64
 }
 
 // rootDir is an open root directory: as an os.Root for every operation,
@@ -63,25 +64,34 @@ func (r *rootDir) open(name string) (*os.File, error) {
 	return f, err
 }
 
-// openTimeout bounds one open of a local file: a hung network mount
-// blocks open(2) in the kernel, where no signal reaches it. Tests shorten
-// it.
+// openTimeout bounds one open of a local file on a root whose opens hang:
+// a stuck network mount blocks open(2) in the kernel, where no signal
+// reaches it. Tests shorten it.
 var openTimeout = 10 * time.Second
 
 // openInRoot is the open that openWithin bounds; tests replace it with one
 // that hangs.
 var openInRoot = (*rootDir).open
 
-// maxStuckOpens bounds the opens of one root still blocked in the kernel
-// after their deadline, each holding an OS thread: past it every open fails
-// at once until some return.
+// maxStuckOpens bounds the opens of one root in progress at once, each
+// holding an OS thread while the kernel has it: past it every open fails at
+// once until some return.
 const maxStuckOpens = 64
 
-// openWithin opens name like open, but gives up at openTimeout or when ctx
-// ends, answering ErrUnavailable; an open that returns later is closed.
+// openWithin opens name like open. An open runs in the caller, at no cost,
+// while the root answers; once some open of the root has been in progress
+// for openTimeout, further ones run aside and give up at openTimeout or
+// when ctx ends, answering ErrUnavailable (an open that returns later is
+// closed). At most maxStuckOpens are in progress at once.
 func (l *Local) openWithin(ctx context.Context, root *rootDir, name string) (*os.File, error) {
-	if l.stuck.Load() >= maxStuckOpens {
+	now := time.Now().UnixNano()
+	slot, hung := l.claimOpen(now)
+	if slot == nil {
 		return nil, fmt.Errorf("%w: %d opens under %s have not returned", ErrUnavailable, maxStuckOpens, l.dir)
+	}
+	if !hung {
+		defer slot.Store(0)
+		return openInRoot(root, name)
 	}
 	type opened struct {
 		f   *os.File
@@ -90,6 +100,7 @@ func (l *Local) openWithin(ctx context.Context, root *rootDir, name string) (*os
 	done := make(chan opened, 1)
 	go func() {
 		f, err := openInRoot(root, name)
+		slot.Store(0)
 		done <- opened{f, err}
 	}()
 	timer := time.NewTimer(openTimeout)
@@ -100,17 +111,34 @@ func (l *Local) openWithin(ctx context.Context, root *rootDir, name string) (*os
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	l.stuck.Add(1)
 	go func() {
 		if r := <-done; r.f != nil {
 			r.f.Close()
 		}
-		l.stuck.Add(-1)
 	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%w: opening %q took more than %v", ErrUnavailable, name, openTimeout)
+}
+
+// claimOpen takes a free slot of l's opens in progress, stamped with now
+// (nil when none is free), and reports whether some open in progress has
+// been so for openTimeout already.
+func (l *Local) claimOpen(now int64) (slot *atomic.Int64, hung bool) {
+	for i := range l.opens {
+		s := &l.opens[i]
+		v := s.Load()
+		switch {
+		case v == 0 && slot == nil:
+			if s.CompareAndSwap(0, now) {
+				slot = s
+			}
+		case v != 0 && now-v >= int64(openTimeout):
+			hung = true
+		}
+	}
+	return slot, hung
 }
 
 // handle returns the open root directory.
@@ -193,7 +221,7 @@ func (l *Local) String() string { return l.dir }
 // ErrOutsideRoot for a name that would leave the root (symbolic links are
 // followed only while they stay inside it), ErrNotExist when there is no
 // such regular file (a FIFO or a device is none, and opening one never
-// waits), and ErrUnavailable when the open has not returned within 10 s.
+// waits), and ErrUnavailable when opens of the root hang (see openWithin).
 func (l *Local) Open(ctx context.Context, name string) (Object, Info, error) {
 	name, err := CleanName(name)
 	if err != nil {

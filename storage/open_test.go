@@ -36,9 +36,10 @@ func TestOpenFIFO(t *testing.T) {
 	}
 }
 
-// An open that hangs in the kernel answers ErrUnavailable at the deadline
-// (or when the request ends); past maxStuckOpens hung ones, every open
-// fails at once, and once they return the root works again.
+// Opens of a root that hangs in the kernel: the first ones wait (they run
+// in the caller), but once one has waited openTimeout, later ones give up
+// at openTimeout with ErrUnavailable; with maxStuckOpens in progress every
+// open fails at once; once they return the root works again.
 func TestOpenDeadline(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("x"), 0o644)
@@ -56,19 +57,44 @@ func TestOpenDeadline(t *testing.T) {
 		return real(r, name)
 	}
 	openTimeout = 20 * time.Millisecond
-	for range maxStuckOpens {
-		if _, _, err := l.Open(context.Background(), "a.jpg"); !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("hung open: %v, want ErrUnavailable", err)
+	inProgress := func() int {
+		n := 0
+		for i := range l.opens {
+			if l.opens[i].Load() != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	first := make(chan error, 1)
+	go func() {
+		f, _, err := l.Open(context.Background(), "a.jpg")
+		if f != nil {
+			f.Close()
+		}
+		first <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); inProgress() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first open is not in progress")
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	time.Sleep(openTimeout) // the first open has now hung for openTimeout
+	for i := 1; i < maxStuckOpens; i++ {
+		if _, _, err := l.Open(context.Background(), "a.jpg"); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("open %d of a hung root: %v, want ErrUnavailable", i+1, err)
+		}
+	}
 	openTimeout = time.Hour
-	if _, _, err := l.Open(ctx, "a.jpg"); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("open %d: %v, want ErrUnavailable without waiting", maxStuckOpens+1, err)
+	start := time.Now()
+	if _, _, err := l.Open(context.Background(), "a.jpg"); !errors.Is(err, ErrUnavailable) || time.Since(start) > 10*time.Second {
+		t.Fatalf("open %d: %v after %v, want ErrUnavailable at once", maxStuckOpens+1, err, time.Since(start))
 	}
 	close(hang)
-	for deadline := time.Now().Add(30 * time.Second); l.stuck.Load() > 0; time.Sleep(time.Millisecond) {
+	if err := <-first; err != nil {
+		t.Errorf("the first open, once the root answered: %v", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); inProgress() > 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("hung opens never counted as returned")
 		}
